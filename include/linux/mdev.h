@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * VFIO mediated devices: the interface for vendor drivers.
+ */
+
+#ifndef MDEV_H
+#define MDEV_H
+
+#include <linux/device.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/rhashtable-types.h>
+#include <linux/rwsem.h>
+#include <linux/uuid.h>
+
+/**
+ * DOC: overview
+ *
+ * A mediated device ("mdev") is a virtual device that a vendor driver carves
+ * out of a physical device it owns, the *parent*.  The parent offers one or
+ * more *types*; user space creates an instance of a type by writing a UUID
+ * into ``mdev_supported_types/<driver>-<type>/create`` below the parent, and
+ * removes it by writing ``1`` into ``/sys/bus/mdev/devices/<uuid>/remove``.
+ *
+ * A vendor driver serves its devices in one of two ways, and both share all
+ * of the core:
+ *
+ * * **Its own mdev driver.**  The vendor registers a &struct mdev_driver with
+ *   mdev_register_driver() and passes it to mdev_register_parent().  Every
+ *   device created on the parent is bound to that driver, whose
+ *   &mdev_driver.probe typically allocates and registers its own
+ *   &struct vfio_device.  This is the interface of Linux 6.12.
+ *
+ * * **Classic callbacks.**  The vendor fills a &struct mdev_parent_ops and
+ *   calls vfio_mdev_register_parent().  Its devices are bound to the generic
+ *   ``vfio_mdev`` driver, which wraps each in a &struct vfio_device with an
+ *   emulated IOMMU and forwards open, close, read, write, ioctl, mmap,
+ *   request and dma_unmap to the callbacks.  The vendor never touches VFIO.
+ */
+
+/**
+ * DOC: lifetime and locking
+ *
+ * *Parent.*  &struct mdev_parent is embedded in the vendor's own structure.
+ * It is live from a successful mdev_register_parent() until
+ * mdev_unregister_parent() returns; the vendor must keep the parent's
+ * &struct device referenced over that whole span.  Unregistering first stops
+ * new creations (a racing ``create`` fails with ``-ENODEV``), then removes
+ * every device of the parent, then its sysfs files.  Removing a device
+ * unbinds its driver; a VFIO driver's unbind waits until user space has
+ * closed the device (asking it to through the request callback), so
+ * mdev_unregister_parent() blocks for as long as a device is held open.
+ *
+ * *Types.*  &struct mdev_type is owned by the vendor.  The core holds a
+ * reference on the type's kobject for every device of that type, so a type
+ * may only be freed after mdev_unregister_parent() has returned.
+ *
+ * *Devices.*  &struct mdev_device is allocated and freed by the core.  It is
+ * valid from &mdev_driver.probe (or &mdev_parent_ops.create) until the
+ * matching remove callback returns; a driver that needs it longer takes a
+ * reference with get_device() on mdev_dev().  The core frees it when the last
+ * reference is put, and only then may its UUID be used again.
+ *
+ * *Locking.*  Callbacks are called without core locks held, except that
+ * creation and removal hold the parent's unregistration lock for reading:
+ * a callback must not call mdev_unregister_parent() on its own parent.
+ * &mdev_driver.get_available and &mdev_driver.show_description may be called
+ * at any time while the parent is registered, concurrently with anything.
+ */
+
+struct mdev_type;
+struct mdev_parent_ops;
+struct page;
+struct vm_area_struct;
+
+/**
+ * struct mdev_device - a mediated device
+ * @dev: the device on the mdev bus; its name is the UUID in lower case
+ * @uuid: the UUID user space created the device with
+ * @type: the type this device is an instance of
+ * @driver_data: private data of a classic parent, see mdev_set_drvdata()
+ * @uuid_node: internal: entry in the core's table of UUIDs
+ * @active: internal: set once creation completed, cleared by the remover
+ *
+ * Allocated and freed by the core; see "lifetime and locking".
+ */
+struct mdev_device {
+	struct device dev;
+	guid_t uuid;
+	struct mdev_type *type;
+	void *driver_data;
+
+	/* private: */
+	struct rhash_head uuid_node;
+	unsigned long active;
+};
+
+/**
+ * struct mdev_type - a kind of device a parent can create
+ * @sysfs_name: set by the driver: the type's directory is named
+ *              ``<parent driver>-<sysfs_name>``
+ * @pretty_name: set by the driver (optional): read back from ``name``;
+ *               @sysfs_name is shown when it is %NULL
+ * @parent: set by the core at registration
+ * @kobj: internal: the type's sysfs directory
+ * @devices_kobj: internal: its ``devices/`` directory
+ *
+ * Usually embedded in a vendor structure that describes the type, which the
+ * driver reaches with container_of() from &mdev_device.type.
+ */
+struct mdev_type {
+	const char *sysfs_name;
+	const char *pretty_name;
+
+	struct mdev_parent *parent;
+
+	/* private: */
+	struct kobject kobj;
+	struct kobject *devices_kobj;
+};
+
+/**
+ * struct mdev_parent - a device that mediated devices are created on
+ * @dev: set by the core: the parent device
+ * @mdev_driver: set by the core: the driver every device is bound to
+ * @ops: set by the core: the callbacks of a classic parent, else %NULL
+ * @mdev_types_kset: internal: the ``mdev_supported_types`` directory
+ * @unreg_sem: internal: held for reading while devices are created or
+ *             removed, for writing while the parent is unregistered
+ * @types: set by the core: the types passed at registration
+ * @nr_types: set by the core: the number of entries in @types
+ * @available_instances: internal: instances left when the driver has no
+ *                       &mdev_driver.get_available
+ * @nr_live: internal: devices of this parent not yet released
+ *
+ * Embedded in the vendor's structure and filled in by
+ * mdev_register_parent(); the vendor must not change it.
+ */
+struct mdev_parent {
+	struct device *dev;
+	struct mdev_driver *mdev_driver;
+	const struct mdev_parent_ops *ops;
+
+	/* private: */
+	struct kset *mdev_types_kset;
+	struct rw_semaphore unreg_sem;
+	struct mdev_type **types;
+	unsigned int nr_types;
+	atomic_t available_instances;
+	atomic_t nr_live;
+};
+
+/**
+ * to_mdev_device() - the mdev a device on the mdev bus is embedded in
+ * @dev: a device on the mdev bus
+ *
+ * Return: the &struct mdev_device containing @dev.
+ */
+static inline struct mdev_device *to_mdev_device(struct device *dev)
+{
+	return container_of(dev, struct mdev_device, dev);
+}
+
+/**
+ * struct mdev_driver - a driver for mediated devices
+ * @device_api: the VFIO device API its devices offer (e.g.
+ *              %VFIO_DEVICE_API_PCI_STRING), shown in each type's
+ *              ``device_api``; required
+ * @max_instances: the number of devices the parent can hold across all of
+ *                 its types, when @get_available is not given
+ * @probe: bind to a newly created device.  Context: process context, may
+ *         sleep.  Return: 0, or a negative errno that fails the creation
+ *         (``-EPROBE_DEFER`` reaches user space as ``-EAGAIN``).
+ * @remove: unbind from a device that is being removed.  Context: process
+ *          context, may sleep.
+ * @get_available: (optional) the number of instances of @mtype that could
+ *                 still be created.  When given, the core keeps no count of
+ *                 its own and the driver refuses a creation in @probe.
+ *                 Context: process context, may sleep.
+ * @show_description: (optional) print a description of @mtype into the
+ *                    ``PAGE_SIZE`` buffer @buf, with sysfs_emit().  The
+ *                    ``description`` file exists only when this is given.
+ *                    Context: process context, may sleep.  Return: the number
+ *                    of bytes printed, or a negative errno.
+ * @driver: the driver on the mdev bus; set its name and owner
+ */
+struct mdev_driver {
+	const char *device_api;
+	unsigned int max_instances;
+	int (*probe)(struct mdev_device *dev);
+	void (*remove)(struct mdev_device *dev);
+	unsigned int (*get_available)(struct mdev_type *mtype);
+	ssize_t (*show_description)(struct mdev_type *mtype, char *buf);
+	struct device_driver driver;
+};
+
+int mdev_register_parent(struct mdev_parent *parent, struct device *dev,
+			 struct mdev_driver *mdev_driver,
+			 struct mdev_type **types, unsigned int nr_types);
+void mdev_unregister_parent(struct mdev_parent *parent);
+
+int mdev_register_driver(struct mdev_driver *drv);
+void mdev_unregister_driver(struct mdev_driver *drv);
+
+/**
+ * mdev_dev() - the struct device of a mediated device
+ * @mdev: the mediated device
+ *
+ * Return: the device on the mdev bus embedded in @mdev.
+ */
+static inline struct device *mdev_dev(struct mdev_device *mdev)
+{
+	return &mdev->dev;
+}
+
+/**
+ * struct mdev_parent_ops - callbacks of a classic parent
+ * @owner: the module that implements the callbacks; it cannot be unloaded
+ *         while one of its devices is open
+ * @device_api: as &mdev_driver.device_api; required
+ * @max_instances: as &mdev_driver.max_instances
+ * @get_available: (optional) as &mdev_driver.get_available
+ * @show_description: (optional) as &mdev_driver.show_description
+ * @dev_attr_groups: (optional) attribute groups added to the parent device
+ *                   while it is registered
+ * @mdev_attr_groups: (optional) attribute groups of every device, present
+ *                    from the moment the device appears
+ * @create: required: set up the vendor state of a new device, typically
+ *          stored with mdev_set_drvdata().  Context: process context, may
+ *          sleep.  Return: 0 or a negative errno that fails the creation.
+ * @remove: required: tear down what @create set up.  Called once the device
+ *          is closed and can no longer be opened.  Context: process context.
+ * @open_device: (optional) the first file descriptor of the device is being
+ *               opened.  Context: process context.  Return: 0 or a negative
+ *               errno that fails the open.
+ * @close_device: (optional) the last file descriptor was closed.
+ *                Context: process context.
+ * @read: (optional) read(2) on the device file descriptor.  Context: process
+ *        context.  Return: bytes read or a negative errno.
+ * @write: (optional) write(2) on the device file descriptor.  Context:
+ *         process context.  Return: bytes written or a negative errno.
+ * @ioctl: (optional) a device ioctl.  Context: process context.  Return: as
+ *         the ioctl defines; ``-ENOTTY`` for an unknown command.
+ * @mmap: (optional) mmap(2) of the device file descriptor.  Context:
+ *        process context, mmap lock held.  Return: 0 or a negative errno.
+ * @request: (optional) the device is being removed while open: ask user
+ *           space to release it (e.g. signal a request eventfd).  Called
+ *           again every few seconds with an increasing @count until the
+ *           device is closed.  Context: process context.
+ * @dma_unmap: (optional) user space unmapped IOVA range [@iova,
+ *             @iova + @length): unpin every page pinned inside it before
+ *             returning.  Context: process context.
+ *
+ * A classic parent leaves the VFIO side to the generic ``vfio_mdev`` driver;
+ * see "overview".  Every callback is called with the device live and bound.
+ */
+struct mdev_parent_ops {
+	struct module *owner;
+	const char *device_api;
+	unsigned int max_instances;
+	unsigned int (*get_available)(struct mdev_type *mtype);
+	ssize_t (*show_description)(struct mdev_type *mtype, char *buf);
+	const struct attribute_group **dev_attr_groups;
+	const struct attribute_group **mdev_attr_groups;
+
+	int (*create)(struct mdev_device *mdev);
+	void (*remove)(struct mdev_device *mdev);
+	int (*open_device)(struct mdev_device *mdev);
+	void (*close_device)(struct mdev_device *mdev);
+	ssize_t (*read)(struct mdev_device *mdev, char __user *buf,
+			size_t count, loff_t *ppos);
+	ssize_t (*write)(struct mdev_device *mdev, const char __user *buf,
+			 size_t count, loff_t *ppos);
+	long (*ioctl)(struct mdev_device *mdev, unsigned int cmd,
+		      unsigned long arg);
+	int (*mmap)(struct mdev_device *mdev, struct vm_area_struct *vma);
+	void (*request)(struct mdev_device *mdev, unsigned int count);
+	void (*dma_unmap)(struct mdev_device *mdev, u64 iova, u64 length);
+};
+
+/**
+ * mdev_set_drvdata() - store a classic parent's per-device data
+ * @mdev: the mediated device
+ * @data: the data
+ *
+ * Context: any context.
+ */
+static inline void mdev_set_drvdata(struct mdev_device *mdev, void *data)
+{
+	mdev->driver_data = data;
+}
+
+/**
+ * mdev_get_drvdata() - a classic parent's per-device data
+ * @mdev: the mediated device
+ *
+ * Context: any context.
+ * Return: what mdev_set_drvdata() stored, or %NULL.
+ */
+static inline void *mdev_get_drvdata(struct mdev_device *mdev)
+{
+	return mdev->driver_data;
+}
+
+int vfio_mdev_register_parent(struct mdev_parent *parent, struct device *dev,
+			      const struct mdev_parent_ops *ops,
+			      struct mdev_type **types, unsigned int nr_types);
+int vfio_mdev_pin_pages(struct mdev_device *mdev, dma_addr_t iova, int npage,
+			int prot, struct page **pages);
+void vfio_mdev_unpin_pages(struct mdev_device *mdev, dma_addr_t iova,
+			   int npage);
+int vfio_mdev_dma_rw(struct mdev_device *mdev, dma_addr_t iova, void *data,
+		     size_t len, bool write);
+void vfio_mdev_unmap_user_range(struct mdev_device *mdev, loff_t offset,
+				loff_t len);
+
+#endif /* MDEV_H */
