@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The generic VFIO driver of mediated devices whose parent describes them
+ * with classic callbacks (struct mdev_parent_ops).
+ */
+
+#include <linux/device.h>
+#include <linux/fs.h>
+#include <linux/mdev.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/vfio.h>
+
+#include "mdev_private.h"
+
+/**
+ * DOC: classic callbacks or an mdev driver of your own
+ *
+ * Both kinds of parent get the same sysfs interface, the same device
+ * lifetime and the same VFIO uAPI towards user space; they differ in who
+ * owns the &struct vfio_device.
+ *
+ * Use **classic callbacks** (a &struct mdev_parent_ops passed to
+ * vfio_mdev_register_parent()) when the device is fully described by
+ * regions that user space reads, writes and maps, by ioctls and by DMA
+ * through the emulated IOMMU.  The generic ``vfio_mdev`` driver then
+ * allocates and registers the VFIO device, keeps the vendor module loaded
+ * while a device is open, forwards each file operation to the matching
+ * callback and turns a missing optional callback into the error VFIO gives
+ * for a missing operation (-%EINVAL for read, write, ioctl and mmap; opening
+ * and closing simply succeed).  DMA goes through vfio_mdev_pin_pages(),
+ * vfio_mdev_unpin_pages() and vfio_mdev_dma_rw(); a parent that pins pages
+ * must implement &mdev_parent_ops.dma_unmap.  vfio_mdev_unmap_user_range()
+ * revokes user mappings of the device so that they fault again.
+ *
+ * Write **your own** &struct mdev_driver, registered with
+ * mdev_register_driver() and passed to mdev_register_parent(), when the
+ * device needs what the callbacks cannot express: migration
+ * (&vfio_device.mig_ops), dirty page tracking, ``VFIO_DEVICE_FEATURE``,
+ * a device set shared by several devices, or a VFIO device structure of the
+ * vendor's own that other code reaches directly.  Existing drivers written
+ * for Linux 6.12 (i915 GVT-g, vfio_ccw, vfio_ap) work this way.
+ */
+
+/*
+ * The VFIO side of one mediated device.  Found from the vfio_device by
+ * container_of() and from the mdev through the driver data of its struct
+ * device, which belongs to this driver; &mdev_device.driver_data stays the
+ * parent's.
+ */
+struct vfio_mdev {
+	struct vfio_device vdev;
+	struct mdev_device *mdev;
+};
+
+static struct mdev_driver vfio_mdev_driver;
+
+static struct mdev_device *vdev_to_mdev(struct vfio_device *vdev)
+{
+	return container_of(vdev, struct vfio_mdev, vdev)->mdev;
+}
+
+/* Valid while the device exists: the parent outlives its devices. */
+static const struct mdev_parent_ops *mdev_ops(struct mdev_device *mdev)
+{
+	return mdev->type->parent->ops;
+}
+
+/*
+ * The wrapper of a device bound to this driver, for the exported helpers.
+ * Calling them on another driver's device breaks their contract.
+ */
+static struct vfio_mdev *mdev_to_vfio_mdev(struct mdev_device *mdev)
+{
+	if (WARN_ON_ONCE(READ_ONCE(mdev->dev.driver) !=
+			 &vfio_mdev_driver.driver))
+		return NULL;
+	return dev_get_drvdata(&mdev->dev);
+}
+
+static int vfio_mdev_open_device(struct vfio_device *vdev)
+{
+	struct mdev_device *mdev = vdev_to_mdev(vdev);
+	const struct mdev_parent_ops *ops = mdev_ops(mdev);
+	int ret;
+
+	/*
+	 * The VFIO core pins this module, not the parent's that implements
+	 * the callbacks.  Fails while the parent's module is being unloaded.
+	 * Pairs with module_put() below or in vfio_mdev_close_device().
+	 */
+	if (!try_module_get(ops->owner))
+		return -ENODEV;
+
+	if (ops->open_device) {
+		ret = ops->open_device(mdev);
+		if (ret) {
+			module_put(ops->owner);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void vfio_mdev_close_device(struct vfio_device *vdev)
+{
+	struct mdev_device *mdev = vdev_to_mdev(vdev);
+	const struct mdev_parent_ops *ops = mdev_ops(mdev);
+
+	if (ops->close_device)
+		ops->close_device(mdev);
+	/* Pairs with try_module_get() in vfio_mdev_open_device() */
+	module_put(ops->owner);
+}
+
+/*
+ * Without a callback the file operation fails as it would for a VFIO driver
+ * that lacks the operation.
+ */
+static ssize_t vfio_mdev_read(struct vfio_device *vdev, char __user *buf,
+			      size_t count, loff_t *ppos)
+{
+	struct mdev_device *mdev = vdev_to_mdev(vdev);
+	const struct mdev_parent_ops *ops = mdev_ops(mdev);
+
+	if (!ops->read)
+		return -EINVAL;
+	return ops->read(mdev, buf, count, ppos);
+}
+
+static ssize_t vfio_mdev_write(struct vfio_device *vdev,
+			       const char __user *buf, size_t count,
+			       loff_t *ppos)
+{
+	struct mdev_device *mdev = vdev_to_mdev(vdev);
+	const struct mdev_parent_ops *ops = mdev_ops(mdev);
+
+	if (!ops->write)
+		return -EINVAL;
+	return ops->write(mdev, buf, count, ppos);
+}
+
+static long vfio_mdev_ioctl(struct vfio_device *vdev, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct mdev_device *mdev = vdev_to_mdev(vdev);
+	const struct mdev_parent_ops *ops = mdev_ops(mdev);
+
+	if (!ops->ioctl)
+		return -EINVAL;
+	return ops->ioctl(mdev, cmd, arg);
+}
+
+static int vfio_mdev_mmap(struct vfio_device *vdev,
+			  struct vm_area_struct *vma)
+{
+	struct mdev_device *mdev = vdev_to_mdev(vdev);
+	const struct mdev_parent_ops *ops = mdev_ops(mdev);
+
+	if (!ops->mmap)
+		return -EINVAL;
+	return ops->mmap(mdev, vma);
+}
+
+/*
+ * Called by vfio_unregister_group_dev() while the device is open, first with
+ * @count 0 and then every few seconds until user space closes it.
+ */
+static void vfio_mdev_request(struct vfio_device *vdev, unsigned int count)
+{
+	struct mdev_device *mdev = vdev_to_mdev(vdev);
+	const struct mdev_parent_ops *ops = mdev_ops(mdev);
+
+	if (ops->request)
+		ops->request(mdev, count);
+	else if (!count)
+		dev_notice(&mdev->dev,
+			   "removal waits until user space closes the device: its parent cannot ask for it\n");
+}
+
+/*
+ * Always present: vfio_pin_pages() refuses devices without it.  Whether the
+ * parent may pin is decided by vfio_mdev_pin_pages() instead.
+ */
+static void vfio_mdev_dma_unmap(struct vfio_device *vdev, u64 iova,
+				u64 length)
+{
+	struct mdev_device *mdev = vdev_to_mdev(vdev);
+	const struct mdev_parent_ops *ops = mdev_ops(mdev);
+
+	if (ops->dma_unmap)
+		ops->dma_unmap(mdev, iova, length);
+}
+
+static const struct vfio_device_ops vfio_mdev_dev_ops = {
+	.name		= "vfio-mdev",
+	.open_device	= vfio_mdev_open_device,
+	.close_device	= vfio_mdev_close_device,
+	.read		= vfio_mdev_read,
+	.write		= vfio_mdev_write,
+	.ioctl		= vfio_mdev_ioctl,
+	.mmap		= vfio_mdev_mmap,
+	.request	= vfio_mdev_request,
+	.dma_unmap	= vfio_mdev_dma_unmap,
+	.bind_iommufd	= vfio_iommufd_emulated_bind,
+	.unbind_iommufd	= vfio_iommufd_emulated_unbind,
+	.attach_ioas	= vfio_iommufd_emulated_attach_ioas,
+	.detach_ioas	= vfio_iommufd_emulated_detach_ioas,
+};
+
+static int vfio_mdev_probe(struct mdev_device *mdev)
+{
+	const struct mdev_parent_ops *ops = mdev_ops(mdev);
+	struct vfio_mdev *vmdev;
+	int ret;
+
+	vmdev = vfio_alloc_device(vfio_mdev, vdev, &mdev->dev,
+				  &vfio_mdev_dev_ops);
+	if (IS_ERR(vmdev))
+		return PTR_ERR(vmdev);
+	vmdev->mdev = mdev;
+	/* Before registration: the helpers may run as soon as it is opened */
+	dev_set_drvdata(&mdev->dev, vmdev);
+
+	/* The vendor state exists before user space can open the device */
+	ret = ops->create(mdev);
+	if (ret)
+		goto err_put;
+
+	ret = vfio_register_emulated_iommu_dev(&vmdev->vdev);
+	if (ret)
+		goto err_remove;
+	return 0;
+
+err_remove:
+	ops->remove(mdev);
+err_put:
+	vfio_put_device(&vmdev->vdev);
+	return ret;
+}
+
+static void vfio_mdev_remove(struct mdev_device *mdev)
+{
+	struct vfio_mdev *vmdev = dev_get_drvdata(&mdev->dev);
+
+	/*
+	 * Waits until user space has closed the device, calling the request
+	 * callback meanwhile.  Pairs with vfio_register_emulated_iommu_dev().
+	 */
+	vfio_unregister_group_dev(&vmdev->vdev);
+	/* Pairs with ops->create() in vfio_mdev_probe() */
+	mdev_ops(mdev)->remove(mdev);
+	/* Pairs with vfio_alloc_device() in vfio_mdev_probe() */
+	vfio_put_device(&vmdev->vdev);
+}
+
+static struct mdev_driver vfio_mdev_driver = {
+	/*
+	 * Required by mdev_register_driver(), but never shown: the types of
+	 * a classic parent show &mdev_parent_ops.device_api, which differs
+	 * from parent to parent.
+	 */
+	.device_api	= "vfio-mdev-per-parent",
+	.probe		= vfio_mdev_probe,
+	.remove		= vfio_mdev_remove,
+	.driver = {
+		.name		= "vfio_mdev",
+		.owner		= THIS_MODULE,
+		.mod_name	= KBUILD_MODNAME,
+	},
+};
+
+/**
+ * vfio_mdev_register_parent() - register a parent that uses classic callbacks
+ * @parent: the parent structure, embedded in the vendor's; filled in here
+ * @dev: the device that the mdevs hang off
+ * @ops: the callbacks; must stay valid until the parent is unregistered
+ * @types: the types @parent offers; must stay valid until the parent is
+ *         unregistered
+ * @nr_types: the number of entries in @types
+ *
+ * As mdev_register_parent(), but every device created on @parent is served
+ * by the generic ``vfio_mdev`` driver, which calls @ops.  Besides, the
+ * groups of @ops->dev_attr_groups are added to @dev while the parent is
+ * registered, and those of @ops->mdev_attr_groups to every device.
+ * Unregister with mdev_unregister_parent().
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -%EINVAL if @ops lacks device_api, create or remove; or another
+ * negative errno from registration, in which case nothing was registered.
+ */
+int vfio_mdev_register_parent(struct mdev_parent *parent, struct device *dev,
+			      const struct mdev_parent_ops *ops,
+			      struct mdev_type **types, unsigned int nr_types)
+{
+	if (!ops || !ops->device_api || !ops->create || !ops->remove)
+		return -EINVAL;
+
+	return __mdev_register_parent(parent, dev, &vfio_mdev_driver, ops,
+				      types, nr_types);
+}
+EXPORT_SYMBOL_GPL(vfio_mdev_register_parent);
+
+/**
+ * vfio_mdev_pin_pages() - pin guest pages for DMA by a classic parent
+ * @mdev: an open device of a classic parent
+ * @iova: the I/O virtual address of the first page
+ * @npage: the number of pages, at most %VFIO_PIN_PAGES_MAX_ENTRIES
+ * @prot: %IOMMU_READ and/or %IOMMU_WRITE
+ * @pages: filled with the pinned pages
+ *
+ * Pins the pages user space mapped at @iova in the container or IOAS the
+ * device is attached to.  They stay pinned until vfio_mdev_unpin_pages(),
+ * which the parent must call from &mdev_parent_ops.dma_unmap at the latest
+ * when user space unmaps them.
+ *
+ * Context: process context, may sleep; only between the device's
+ * open_device and close_device.
+ * Return: @npage; -%EINVAL if the parent has no dma_unmap callback or the
+ * arguments are invalid; or another negative errno.
+ */
+int vfio_mdev_pin_pages(struct mdev_device *mdev, dma_addr_t iova, int npage,
+			int prot, struct page **pages)
+{
+	struct vfio_mdev *vmdev = mdev_to_vfio_mdev(mdev);
+
+	/* Pinned pages would never be given back when user space unmaps */
+	if (!vmdev || !mdev_ops(mdev)->dma_unmap)
+		return -EINVAL;
+	return vfio_pin_pages(&vmdev->vdev, iova, npage, prot, pages);
+}
+EXPORT_SYMBOL_GPL(vfio_mdev_pin_pages);
+
+/**
+ * vfio_mdev_unpin_pages() - unpin what vfio_mdev_pin_pages() pinned
+ * @mdev: an open device of a classic parent
+ * @iova: the I/O virtual address passed to vfio_mdev_pin_pages()
+ * @npage: the number of pages passed to vfio_mdev_pin_pages()
+ *
+ * Context: process context, may sleep; only between the device's
+ * open_device and close_device.
+ */
+void vfio_mdev_unpin_pages(struct mdev_device *mdev, dma_addr_t iova,
+			   int npage)
+{
+	struct vfio_mdev *vmdev = mdev_to_vfio_mdev(mdev);
+
+	/* Nothing can have been pinned without dma_unmap */
+	if (!vmdev || WARN_ON_ONCE(!mdev_ops(mdev)->dma_unmap))
+		return;
+	vfio_unpin_pages(&vmdev->vdev, iova, npage);
+}
+EXPORT_SYMBOL_GPL(vfio_mdev_unpin_pages);
+
+/**
+ * vfio_mdev_dma_rw() - copy to or from guest memory for a classic parent
+ * @mdev: an open device of a classic parent
+ * @iova: the I/O virtual address to start at
+ * @data: the kernel buffer
+ * @len: the number of bytes to copy
+ * @write: copy @data to @iova if true, from @iova to @data if false
+ *
+ * Copies through the container or IOAS the device is attached to, without
+ * pinning.
+ *
+ * Context: process context, may sleep; only between the device's
+ * open_device and close_device.
+ * Return: 0; -%EINVAL if the device is not open or the arguments are
+ * invalid; -%EFAULT or another negative errno if @iova is not mapped.
+ */
+int vfio_mdev_dma_rw(struct mdev_device *mdev, dma_addr_t iova, void *data,
+		     size_t len, bool write)
+{
+	struct vfio_mdev *vmdev = mdev_to_vfio_mdev(mdev);
+
+	if (!vmdev)
+		return -EINVAL;
+	return vfio_dma_rw(&vmdev->vdev, iova, data, len, write);
+}
+EXPORT_SYMBOL_GPL(vfio_mdev_dma_rw);
+
+/**
+ * vfio_mdev_unmap_user_range() - revoke user mappings of part of a device
+ * @mdev: a device of a classic parent
+ * @offset: the offset into the device file descriptor, rounded down to a
+ *          page
+ * @len: the length of the range, rounded up to pages; 0 means up to the end
+ *
+ * Zaps every user mapping of the range made through &mdev_parent_ops.mmap,
+ * in every process.  The next access to it faults, into the fault handler
+ * the parent installed (or with %SIGBUS if it installed none), so that the
+ * parent can change what backs the range.
+ *
+ * Context: process context, may sleep; between &mdev_parent_ops.create and
+ * &mdev_parent_ops.remove.
+ */
+void vfio_mdev_unmap_user_range(struct mdev_device *mdev, loff_t offset,
+				loff_t len)
+{
+	struct vfio_mdev *vmdev = mdev_to_vfio_mdev(mdev);
+
+	if (!vmdev)
+		return;
+	/* Every file of the device maps through the inode of its vfio_device */
+	unmap_mapping_range(vmdev->vdev.inode->i_mapping, offset, len, true);
+}
+EXPORT_SYMBOL_GPL(vfio_mdev_unmap_user_range);
+
+static int __init vfio_mdev_init(void)
+{
+	return mdev_register_driver(&vfio_mdev_driver);
+}
+
+static void __exit vfio_mdev_exit(void)
+{
+	mdev_unregister_driver(&vfio_mdev_driver);
+}
+
+module_init(vfio_mdev_init);
+module_exit(vfio_mdev_exit);
+
+MODULE_IMPORT_NS(MDEV_INTERNAL);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("VFIO driver for mediated devices with classic callbacks");
