@@ -35,7 +35,8 @@
 #
 # Exit status: the command's; 1 for a kernel report after a successful
 # command; 124 on timeout; 125 if the guest died without reporting a status.
-# <scratch>/result records "status=<n> reports=<n> timeout=<0|1>".
+# <scratch>/result records "status=<n> reports=<n> timeout=<0|1>",
+# <scratch>/reports.txt the kernel report lines found.
 
 set -euo pipefail
 
@@ -231,6 +232,7 @@ nreports=0
 status=
 [ -f "$rig/status" ] && status=$(cat "$rig/status")
 echo "status=${status:-none} reports=$nreports timeout=$timed_out" >"$scratch/result"
+printf '%s' "$reports${reports:+$'\n'}" >"$scratch/reports.txt"
 
 rc=0
 if [ "$timed_out" = 1 ]; then
