@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make demo`: a narrated walk through the life of a mediated device, run
+# inside the stock VM (run-vm.sh).  Uses the mtty sample: parent
+# /sys/devices/virtual/mtty/mtty, types mtty-1 and mtty-2.  Steps whose
+# pieces are not built yet are shown and skipped, not failed.
+
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+parent=/sys/devices/virtual/mtty/mtty
+type=mtty-2
+uuid=$(mdev_uuid)
+rc=0
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+skip() { echo "(skipped: $*)"; }
+fail() { echo "FAILED: $*"; rc=1; }
+
+step "Load the VFIO core from the running kernel, then OUR mdev modules by path"
+run modprobe vfio || fail "modprobe vfio"
+run modprobe vfio_iommu_type1 || fail "modprobe vfio_iommu_type1"
+for m in mdev vfio_mdev mtty; do
+	ko=$(mdev_ko "$m")
+	if [ -f "$ko" ]; then
+		run insmod "$ko" || fail "insmod $ko"
+	else
+		skip "$ko not built yet"
+	fi
+done
+run grep -E '^(mdev|vfio_mdev|mtty|vfio|vfio_iommu_type1) ' /proc/modules
+
+step "The mdev bus and the parents that registered with it"
+run ls /sys/bus/mdev /sys/class/mdev_bus 2>&1
+
+if [ ! -d "$parent/mdev_supported_types" ]; then
+	step "No mtty parent ($parent): the mtty sample is not built or not loaded yet"
+	mdev_unload_all
+	exit "$rc"
+fi
+
+step "The types the mtty parent offers, as mdevctl sees them"
+run mdevctl types
+for t in "$parent"/mdev_supported_types/*; do
+	printf '%s: name=%s available_instances=%s device_api=%s\n' "${t##*/}" \
+		"$(cat "$t/name" 2>/dev/null)" "$(cat "$t/available_instances")" \
+		"$(cat "$t/device_api")"
+done
+
+step "Create a device by writing a UUID into the type's create file"
+tdir=$parent/mdev_supported_types/$type
+run sh -c "echo $uuid > $tdir/create" || fail "create"
+run mdevctl list
+echo "available_instances now: $(cat "$tdir/available_instances")"
+
+step "The new device in sysfs"
+dev=/sys/bus/mdev/devices/$uuid
+run ls -l "$dev/" || fail "no $dev"
+echo "mdev_type -> $(readlink "$dev/mdev_type" 2>/dev/null)"
+echo "driver    -> $(readlink "$dev/driver" 2>/dev/null)"
+
+step "Its VFIO group: what QEMU opens (-device vfio-pci,sysfsdev=$dev)"
+if group=$(readlink "$dev/iommu_group" 2>/dev/null); then
+	group=${group##*/}
+	echo "iommu_group: $group"
+	run ls -l /dev/vfio/ || true
+	[ -e "/dev/vfio/$group" ] || fail "/dev/vfio/$group missing"
+else
+	fail "no iommu_group (is vfio_mdev bound?)"
+fi
+
+step "Remove it again"
+run sh -c "echo 1 > $dev/remove" || fail "remove"
+run mdevctl list
+[ ! -e "$dev" ] || fail "$dev still exists"
+echo "available_instances now: $(cat "$tdir/available_instances")"
+
+step "Unload"
+mdev_unload_all
+run grep -cE '^(mdev|vfio_mdev|mtty) ' /proc/modules || true
+
+[ "$rc" = 0 ] && step "Demo finished" || step "Demo finished WITH FAILURES"
+exit "$rc"
