@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# User-facing entry points.  Kbuild reads ./Kbuild, not this file, so this
+# Makefile never gets in the way of `make -C <kdir> M=$PWD`.
+#
+#   make              build our modules out of tree against Debian's 6.12
+#                     headers (mdev.ko, vfio_mdev.ko, Module.symvers at the
+#                     top, the samples in samples/vfio-mdev/) and the
+#                     kselftests
+#   make deps         install missing Debian packages (cheap when none is)
+#   make debug-kernel build (or incrementally rebuild) the debug kernel
+#   make check        everything above, then the test suites in a debug VM
+#                     and in a stock VM; non-zero on any failure or any
+#                     kernel report (KASAN, lockdep, WARN, kmemleak ...)
+#   make demo         boot the stock kernel and walk through an mtty device
+#   make clean        remove build products (not the kernel cache)
+#   make clean-cache  remove the debug kernel and initramfs cache
+#
+# Variables: MDEV_CACHE (default /var/cache/mdev), KREL (stock kernel
+# release; default: the one scripts/install-deps.sh chose, kept in .krel),
+# MDEV_SUITES (only run these suites, e.g. "00-smoke 10-kunit"),
+# CHECK_KERNELS (default "debug stock").
+
+SHELL := /bin/bash
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VM := $(TOP)/tools/testing/vm
+SELFTESTS := $(TOP)/tools/testing/selftests/mdev
+export MDEV_CACHE ?= /var/cache/mdev
+CHECK_KERNELS ?= debug stock
+
+# The stock release: $(KREL) if given, else what deps recorded.
+krel = $${KREL:-$$(cat $(TOP)/.krel)}
+
+# A piece is built once its source exists (the tree is still being filled).
+have = $(if $(wildcard $(TOP)/$(1)),$(2)=m)
+MODULE_CONFIG := CONFIG_VFIO_MDEV=m \
+	$(call have,vfio_mdev.c,CONFIG_VFIO_MDEV_DEVICE) \
+	$(call have,samples/vfio-mdev/mtty.c,CONFIG_SAMPLE_VFIO_MDEV_MTTY) \
+	$(call have,samples/vfio-mdev/mdpy.c,CONFIG_SAMPLE_VFIO_MDEV_MDPY) \
+	$(call have,samples/vfio-mdev/mdpy-fb.c,CONFIG_SAMPLE_VFIO_MDEV_MDPY_FB) \
+	$(call have,samples/vfio-mdev/mbochs.c,CONFIG_SAMPLE_VFIO_MDEV_MBOCHS)
+
+.PHONY: all deps modules selftests debug-kernel check demo clean clean-cache help
+
+all: modules selftests
+
+help:
+	@sed -n '3,/^$$/p' $(TOP)/Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	@$(VM)/deps.sh >/dev/null
+
+# The KUnit module only where the kernel has KUnit (Debian's does not).
+modules: deps
+	@set -e; rel=$(krel); kdir=/lib/modules/$$rel/build; \
+	kunit=; grep -qE '^CONFIG_KUNIT=(y|m)' $$kdir/.config 2>/dev/null && \
+		kunit=CONFIG_MDEV_KUNIT_TEST=m; \
+	echo "  MAKE    modules against $$kdir"; \
+	$(MAKE) -C $$kdir M=$(TOP) NOSTDINC_FLAGS=-I$(TOP)/include \
+		$(MODULE_CONFIG) $$kunit modules
+
+selftests: deps
+	@if [ -f $(SELFTESTS)/Makefile ]; then \
+		echo "  MAKE    kselftests in $(SELFTESTS)"; \
+		$(MAKE) -C $(SELFTESTS); \
+	fi
+
+debug-kernel: deps
+	@$(VM)/build-debug-kernel.sh >/dev/null
+
+check: all debug-kernel
+	@KREL=$(krel) $(VM)/check.sh $(CHECK_KERNELS)
+
+demo: modules
+	@KREL=$(krel) $(VM)/run-vm.sh --kernel stock --timeout 600 -- tools/testing/vm/demo.sh
+
+clean:
+	@rel=$$(cat $(TOP)/.krel 2>/dev/null || true); \
+	if [ -n "$$rel" ] && [ -d /lib/modules/$$rel/build ]; then \
+		$(MAKE) -s -C /lib/modules/$$rel/build M=$(TOP) clean; \
+	fi
+	@find $(TOP) \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
+		-o -name '.*.cmd' -o -name 'modules.order' -o -name 'Module.symvers' \) \
+		-not -path '$(TOP)/.git/*' -delete
+	@if [ -f $(SELFTESTS)/Makefile ]; then $(MAKE) -s -C $(SELFTESTS) clean; fi
+	@rm -rf $(TOP)/.check
+
+clean-cache:
+	rm -rf $(MDEV_CACHE)/debug $(MDEV_CACHE)/initramfs
