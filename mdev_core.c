@@ -16,6 +16,9 @@
 #define CREATE_TRACE_POINTS
 #include "mdev_trace.h"
 
+/* For observers of device lifetimes, such as the KUnit suite */
+EXPORT_TRACEPOINT_SYMBOL_GPL(mdev_release);
+
 static struct class_compat *mdev_bus_compat_class;
 
 /*
