@@ -35,6 +35,11 @@ trap 'rm -rf "$stage"' EXIT
 
 changed=0
 
+# Out-of-tree build products never travel into the kernel tree.
+products=(--exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c'
+	--exclude='.*.cmd' --exclude='*.cmd' --exclude='.*.d' --exclude='modules.order'
+	--exclude='Module.symvers' --exclude='*.a' --exclude='.tmp_*')
+
 # sync_dir <staged-dir> <dest-dir>: make the source files of dest equal to
 # staged, deleting source files we do not ship but keeping build products.
 sync_dir() {
@@ -73,7 +78,7 @@ if [ -f "$ours/Kbuild" ] && [ -f "$ours/Kconfig" ]; then
 		cp "$f" "$d/"
 	done
 	# Any tests/ directory beside the code (e.g. tests/*_kunit.c).
-	[ -d "$ours/tests" ] && cp -r "$ours/tests" "$d/tests"
+	[ -d "$ours/tests" ] && rsync -r "${products[@]}" "$ours/tests/" "$d/tests/"
 	shopt -u nullglob
 	sync_dir "$d" "$ksrc/drivers/vfio/mdev"
 fi
@@ -88,10 +93,7 @@ if [ -f "$ours/samples/vfio-mdev/Makefile" ]; then
 	d=$stage/samples
 	mkdir -p "$d"
 	# Sources only: never carry out-of-tree build products into the tree.
-	rsync -r --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
-		--exclude='*.mod.c' --exclude='.*' --exclude='modules.order' \
-		--exclude='Module.symvers' \
-		"$ours/samples/vfio-mdev/" "$d/"
+	rsync -r "${products[@]}" "$ours/samples/vfio-mdev/" "$d/"
 	# While our tree is being filled in, keep the kernel's copy of a
 	# sample source we do not have yet, so the tree still builds.
 	for f in mtty.c mdpy.c mdpy-fb.c mdpy-defs.h mbochs.c; do
