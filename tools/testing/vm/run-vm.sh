@@ -160,7 +160,7 @@ cmdline="console=ttyS0 panic=-1 $quiet"
 cmdline+=" $append"
 
 qemu=(qemu-system-x86_64
-	-accel tcg -cpu max -smp "$smp" -m "$mem"
+	-accel "tcg,thread=${MDEV_TCG_THREAD:-single}" -cpu max -smp "$smp" -m "$mem"
 	-nographic -no-reboot -nodefaults -display none -monitor none -bios qboot.rom
 	-chardev "file,id=con,path=$log" -serial chardev:con
 	-kernel "$image" -initrd "$initrd" -append "$cmdline"
@@ -189,7 +189,7 @@ msg "console log: $log"
 start=$(date +%s)
 "${qemu[@]}" </dev/null &
 qpid=$!
-tail -n +1 -F --pid="$qpid" "$log" 2>/dev/null &
+tail -n +1 -s 0.2 -F --pid="$qpid" "$log" 2>/dev/null &
 tailpid=$!
 
 timed_out=0
@@ -207,9 +207,7 @@ done
 qrc=0
 wait "$qpid" || qrc=$?
 qpid=
-# Let tail print the rest of the log.
-sleep 0.3
-kill "$tailpid" 2>/dev/null || true
+# tail prints the rest of the log and exits now that QEMU is gone.
 wait "$tailpid" 2>/dev/null || true
 tailpid=
 elapsed=$(( $(date +%s) - start ))
