@@ -35,6 +35,7 @@ krel = $${KREL:-$$(cat $(TOP)/.krel)}
 have = $(if $(wildcard $(TOP)/$(1)),$(2)=m)
 MODULE_CONFIG := CONFIG_VFIO_MDEV=m \
 	$(call have,vfio_mdev.c,CONFIG_VFIO_MDEV_DEVICE) \
+	$(call have,tests/mdev_classic_test.c,CONFIG_MDEV_CLASSIC_TEST) \
 	$(call have,samples/vfio-mdev/mtty.c,CONFIG_SAMPLE_VFIO_MDEV_MTTY) \
 	$(call have,samples/vfio-mdev/mdpy.c,CONFIG_SAMPLE_VFIO_MDEV_MDPY) \
 	$(call have,samples/vfio-mdev/mdpy-fb.c,CONFIG_SAMPLE_VFIO_MDEV_MDPY_FB) \

@@ -3,7 +3,8 @@
 #
 # Build the mdev debug kernel: linux-source-6.12 with our subsystem overlaid
 # in tree (scripts/overlay.sh) and the debug options of debug.config
-# (KASAN, lockdep, kmemleak, debug objects, KUnit, fault injection ...).
+# (KASAN, lockdep, kmemleak, debug objects, KUnit, fault injection ...)
+# and our own options of mdev.config.
 #
 # The tree lives in a cache outside the checkout:
 #   ${MDEV_CACHE:-/var/cache/mdev}/debug/linux      source + objects
@@ -13,6 +14,7 @@
 #
 # The cache key is the linux-source-6.12 package version plus the sha256 of
 # debug.config; when it changes the tree is wiped and rebuilt from scratch.
+# mdev.config is not part of the key: it only concerns our own directories.
 # Otherwise the overlay is refreshed and make rebuilds incrementally.
 #
 # Prints the path of the bzImage as the last line on stdout.
@@ -24,6 +26,7 @@ top=$(cd "$here/../../.." && pwd)
 cache=${MDEV_CACHE:-/var/cache/mdev}/debug
 tarball=/usr/src/linux-source-6.12.tar.xz
 fragment=$here/debug.config
+ourfrag=$here/mdev.config
 jobs=${JOBS:-$(nproc)}
 
 log() { printf '[%s] build-debug-kernel: %s\n' "$(date +%T)" "$*" >&2; }
@@ -66,7 +69,7 @@ fi
 cd "$src"
 cp -p .config .config.prev 2>/dev/null || true
 KCONFIG_CONFIG=.config scripts/kconfig/merge_config.sh -m -Q \
-	arch/x86/configs/x86_64_defconfig "$fragment" >"$cache/config.log" 2>&1 ||
+	arch/x86/configs/x86_64_defconfig "$fragment" "$ourfrag" >"$cache/config.log" 2>&1 ||
 	{ cat "$cache/config.log" >&2; die "merge_config.sh failed"; }
 make olddefconfig >>"$cache/config.log" 2>&1 ||
 	{ cat "$cache/config.log" >&2; die "make olddefconfig failed"; }
@@ -77,41 +80,47 @@ else
 	rm -f .config.prev
 fi
 
-# Verify that every line of the fragment made it into .config.  Symbols
-# that no Kconfig in the tree defines are errors, except for the ones only
-# our (possibly not yet written) Kconfig defines.
-ours_only="VFIO_MDEV_DEVICE MDEV_KUNIT_TEST"
+# Verify that every line of the fragments made it into .config.  In
+# debug.config a symbol no Kconfig in the tree defines is an error; in
+# mdev.config it is only noted (our Kconfig may not define it yet).
 defined=$(mktemp)
 trap 'rm -f "$defined"' EXIT
 find . -name 'Kconfig*' -not -path './tools/*' -print0 |
 	xargs -0 sed -n 's/^[[:space:]]*\(menu\)\{0,1\}config[[:space:]]\{1,\}\([A-Za-z0-9_]*\).*/\2/p' |
 	sort -u >"$defined"
 bad=0
-while IFS= read -r line; do
-	case $line in
-	CONFIG_*=*)
-		sym=${line%%=*}; sym=${sym#CONFIG_}; want=$line ;;
-	"# CONFIG_"*" is not set")
-		sym=${line#\# CONFIG_}; sym=${sym%% *}; want="" ;;
-	*) continue ;;
-	esac
-	if ! grep -qx "$sym" "$defined"; then
-		case " $ours_only " in
-		*" $sym "*) log "note: CONFIG_$sym not defined yet (our Kconfig lacks it)"; continue ;;
+verify() {	# verify <fragment> <strict: 1 = undefined symbols are errors>
+	local line sym want have
+	while IFS= read -r line; do
+		case $line in
+		CONFIG_*=*)
+			sym=${line%%=*}; sym=${sym#CONFIG_}; want=$line ;;
+		"# CONFIG_"*" is not set")
+			sym=${line#\# CONFIG_}; sym=${sym%% *}; want="" ;;
+		*) continue ;;
 		esac
-		log "CONFIG_$sym: no such symbol in this tree"; bad=1; continue
-	fi
-	have=$(grep -E "^(CONFIG_$sym=|# CONFIG_$sym is not set)" .config || true)
-	if [ -z "$want" ]; then
-		case $have in ""|"# CONFIG_$sym is not set") continue ;; esac
-	else
-		[ "$have" = "$want" ] && continue
-	fi
-	log "CONFIG_$sym: wanted '${want:-not set}', got '${have:-not set}'"
-	bad=1
-done <"$fragment"
-[ "$bad" = 0 ] || die "debug.config options did not stick (see above; check their dependencies)"
-log "config verified: every option of debug.config is set"
+		if ! grep -qx "$sym" "$defined"; then
+			if [ "$2" = 1 ]; then
+				log "CONFIG_$sym: no such symbol in this tree"; bad=1
+			else
+				log "note: CONFIG_$sym is not defined by our Kconfig (yet)"
+			fi
+			continue
+		fi
+		have=$(grep -E "^(CONFIG_$sym=|# CONFIG_$sym is not set)" .config || true)
+		if [ -z "$want" ]; then
+			case $have in ""|"# CONFIG_$sym is not set") continue ;; esac
+		else
+			[ "$have" = "$want" ] && continue
+		fi
+		log "CONFIG_$sym: wanted '${want:-not set}', got '${have:-not set}' (${1##*/})"
+		bad=1
+	done <"$1"
+}
+verify "$fragment" 1
+verify "$ourfrag" 0
+[ "$bad" = 0 ] || die "config options did not stick (see above; check their dependencies)"
+log "config verified: every option of debug.config and mdev.config is set"
 
 release=$(make -s kernelrelease)
 log "building $release with make -j$jobs (log: $cache/build.log)"
