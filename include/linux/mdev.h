@@ -12,6 +12,7 @@
 #include <linux/rhashtable-types.h>
 #include <linux/rwsem.h>
 #include <linux/uuid.h>
+#include <uapi/linux/vfio.h>
 
 /**
  * DOC: overview
@@ -79,8 +80,6 @@ struct vm_area_struct;
  * @uuid: the UUID user space created the device with
  * @type: the type this device is an instance of
  * @driver_data: private data of a classic parent, see mdev_set_drvdata()
- * @uuid_node: internal: entry in the core's table of UUIDs
- * @active: internal: set once creation completed, cleared by the remover
  *
  * Allocated and freed by the core; see "lifetime and locking".
  */
@@ -91,7 +90,9 @@ struct mdev_device {
 	void *driver_data;
 
 	/* private: */
+	/* entry in the core's table of every UUID in use */
 	struct rhash_head uuid_node;
+	/* bit MDEV_ACTIVE: created, and no remover has claimed it yet */
 	unsigned long active;
 };
 
@@ -102,8 +103,6 @@ struct mdev_device {
  * @pretty_name: set by the driver (optional): read back from ``name``;
  *               @sysfs_name is shown when it is %NULL
  * @parent: set by the core at registration
- * @kobj: internal: the type's sysfs directory
- * @devices_kobj: internal: its ``devices/`` directory
  *
  * Usually embedded in a vendor structure that describes the type, which the
  * driver reaches with container_of() from &mdev_device.type.
@@ -115,6 +114,7 @@ struct mdev_type {
 	struct mdev_parent *parent;
 
 	/* private: */
+	/* the type's sysfs directory, and its devices/ directory */
 	struct kobject kobj;
 	struct kobject *devices_kobj;
 };
@@ -124,14 +124,8 @@ struct mdev_type {
  * @dev: set by the core: the parent device
  * @mdev_driver: set by the core: the driver every device is bound to
  * @ops: set by the core: the callbacks of a classic parent, else %NULL
- * @mdev_types_kset: internal: the ``mdev_supported_types`` directory
- * @unreg_sem: internal: held for reading while devices are created or
- *             removed, for writing while the parent is unregistered
  * @types: set by the core: the types passed at registration
  * @nr_types: set by the core: the number of entries in @types
- * @available_instances: internal: instances left when the driver has no
- *                       &mdev_driver.get_available
- * @nr_live: internal: devices of this parent not yet released
  *
  * Embedded in the vendor's structure and filled in by
  * mdev_register_parent(); the vendor must not change it.
@@ -140,13 +134,17 @@ struct mdev_parent {
 	struct device *dev;
 	struct mdev_driver *mdev_driver;
 	const struct mdev_parent_ops *ops;
-
-	/* private: */
-	struct kset *mdev_types_kset;
-	struct rw_semaphore unreg_sem;
 	struct mdev_type **types;
 	unsigned int nr_types;
+
+	/* private: */
+	/* the mdev_supported_types directory */
+	struct kset *mdev_types_kset;
+	/* read: creating or removing a device; write: unregistering */
+	struct rw_semaphore unreg_sem;
+	/* instances left, when the driver has no get_available */
 	atomic_t available_instances;
+	/* devices not yet released; unregistration waits for zero */
 	atomic_t nr_live;
 };
 
@@ -168,21 +166,20 @@ static inline struct mdev_device *to_mdev_device(struct device *dev)
  *              ``device_api``; required
  * @max_instances: the number of devices the parent can hold across all of
  *                 its types, when @get_available is not given
- * @probe: bind to a newly created device.  Context: process context, may
- *         sleep.  Return: 0, or a negative errno that fails the creation
- *         (``-EPROBE_DEFER`` reaches user space as ``-EAGAIN``).
- * @remove: unbind from a device that is being removed.  Context: process
- *          context, may sleep.
+ * @probe: bind to a newly created device; returns 0, or a negative errno
+ *         that fails the creation (``-EPROBE_DEFER`` reaches user space as
+ *         ``-EAGAIN``)
+ * @remove: unbind from a device that is being removed
  * @get_available: (optional) the number of instances of @mtype that could
  *                 still be created.  When given, the core keeps no count of
  *                 its own and the driver refuses a creation in @probe.
- *                 Context: process context, may sleep.
  * @show_description: (optional) print a description of @mtype into the
- *                    ``PAGE_SIZE`` buffer @buf, with sysfs_emit().  The
+ *                    ``PAGE_SIZE`` buffer @buf with sysfs_emit(); returns
+ *                    the number of bytes printed or a negative errno.  The
  *                    ``description`` file exists only when this is given.
- *                    Context: process context, may sleep.  Return: the number
- *                    of bytes printed, or a negative errno.
  * @driver: the driver on the mdev bus; set its name and owner
+ *
+ * Context: every callback is called in process context and may sleep.
  */
 struct mdev_driver {
 	const char *device_api;
@@ -226,33 +223,45 @@ static inline struct device *mdev_dev(struct mdev_device *mdev)
  * @mdev_attr_groups: (optional) attribute groups of every device, present
  *                    from the moment the device appears
  * @create: required: set up the vendor state of a new device, typically
- *          stored with mdev_set_drvdata().  Context: process context, may
- *          sleep.  Return: 0 or a negative errno that fails the creation.
- * @remove: required: tear down what @create set up.  Called once the device
- *          is closed and can no longer be opened.  Context: process context.
+ *          stored with mdev_set_drvdata(); returns 0 or a negative errno
+ *          that fails the creation
+ * @remove: required: tear down what @create set up; called once the device
+ *          is closed and can no longer be opened
  * @open_device: (optional) the first file descriptor of the device is being
- *               opened.  Context: process context.  Return: 0 or a negative
- *               errno that fails the open.
- * @close_device: (optional) the last file descriptor was closed.
- *                Context: process context.
- * @read: (optional) read(2) on the device file descriptor.  Context: process
- *        context.  Return: bytes read or a negative errno.
- * @write: (optional) write(2) on the device file descriptor.  Context:
- *         process context.  Return: bytes written or a negative errno.
- * @ioctl: (optional) a device ioctl.  Context: process context.  Return: as
- *         the ioctl defines; ``-ENOTTY`` for an unknown command.
- * @mmap: (optional) mmap(2) of the device file descriptor.  Context:
- *        process context, mmap lock held.  Return: 0 or a negative errno.
+ *               opened; returns 0 or a negative errno that fails the open
+ * @close_device: (optional) the last file descriptor was closed
+ * @read: (optional) read(2) on the device file descriptor; returns the bytes
+ *        read or a negative errno
+ * @write: (optional) write(2) on the device file descriptor; returns the
+ *         bytes written or a negative errno
+ * @ioctl: (optional) a device ioctl; returns as the ioctl defines, and
+ *         ``-ENOTTY`` for an unknown command
+ * @mmap: (optional) mmap(2) of the device file descriptor, called with the
+ *        mmap lock held; returns 0 or a negative errno
  * @request: (optional) the device is being removed while open: ask user
  *           space to release it (e.g. signal a request eventfd).  Called
  *           again every few seconds with an increasing @count until the
- *           device is closed.  Context: process context.
+ *           device is closed.
  * @dma_unmap: (optional) user space unmapped IOVA range [@iova,
  *             @iova + @length): unpin every page pinned inside it before
- *             returning.  Context: process context.
+ *             returning
+ * @migration_flags: %VFIO_MIGRATION_STOP_COPY, optionally with
+ *                   %VFIO_MIGRATION_P2P and %VFIO_MIGRATION_PRE_COPY, when
+ *                   the device supports VFIO migration; else 0
+ * @migration_set_state: (with @migration_flags) take one arc of the VFIO
+ *                       migration state machine to @new_state; returns as
+ *                       &vfio_migration_ops.migration_set_state: %NULL, the
+ *                       data file of the new state, or an ERR_PTR()
+ * @migration_get_state: (with @migration_flags) store the current state in
+ *                       @curr_state; returns 0 or a negative errno
+ * @migration_get_data_size: (with @migration_flags) store an estimate of
+ *                           the data STOP_COPY will produce; returns 0 or a
+ *                           negative errno
  *
  * A classic parent leaves the VFIO side to the generic ``vfio_mdev`` driver;
  * see "overview".  Every callback is called with the device live and bound.
+ *
+ * Context: every callback is called in process context and may sleep.
  */
 struct mdev_parent_ops {
 	struct module *owner;
@@ -276,6 +285,14 @@ struct mdev_parent_ops {
 	int (*mmap)(struct mdev_device *mdev, struct vm_area_struct *vma);
 	void (*request)(struct mdev_device *mdev, unsigned int count);
 	void (*dma_unmap)(struct mdev_device *mdev, u64 iova, u64 length);
+
+	u32 migration_flags;
+	struct file *(*migration_set_state)(struct mdev_device *mdev,
+					    enum vfio_device_mig_state new_state);
+	int (*migration_get_state)(struct mdev_device *mdev,
+				   enum vfio_device_mig_state *curr_state);
+	int (*migration_get_data_size)(struct mdev_device *mdev,
+				       unsigned long *stop_copy_length);
 };
 
 /**
