@@ -1,0 +1,1652 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The sysfs management interface of mediated devices, seen from user space:
+ * what ``create`` and ``remove`` accept and refuse (and with which errno),
+ * the layout and format of every file, who may write them, the VFIO group a
+ * device gets, its uevents, and creation and removal racing each other.
+ *
+ * Every test runs over each sample parent that is registered (mtty, a
+ * classic parent served by vfio_mdev.ko; mdpy and mbochs, which bring their
+ * own mdev driver); one whose module is not loaded is skipped.  Only the
+ * parent's name is known in advance: its types and files are discovered.
+ *
+ * Nothing a test does may outlive it.  Each fixture snapshots every type of
+ * every parent (available_instances and devices/) together with the devices
+ * on the mdev bus, compares that after every refused write and again at
+ * teardown, after removing whatever a failed test left behind.
+ *
+ * Run as root with the samples loaded, e.g. by
+ * tools/testing/vm/suites/20-sysfs.sh in the test VM.
+ */
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/netlink.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+
+#define MDEV_CLASS		"/sys/class/mdev_bus"
+#define MDEV_DEVICES		"/sys/bus/mdev/devices"
+#define UUID_LEN		36
+#define MAX_TYPES		16
+/* How long sysfs may take to settle after a write before it is a failure */
+#define SETTLE_MS		2000
+#define NOBODY			65534
+
+/* ---------------------------------------------------------------------- */
+/* Small helpers                                                          */
+
+static const char *errname(int err)
+{
+	const char *name = strerrorname_np(err);
+
+	return name ? name : "E?";
+}
+
+/* A return value as text: "EINVAL" for -EINVAL, else the number */
+static const char *retname(long ret)
+{
+	static __thread char buf[32];
+
+	if (ret < 0)
+		return errname(-ret);
+	snprintf(buf, sizeof(buf), "%ld", ret);
+	return buf;
+}
+
+/*
+ * @_ret is what one of the helpers below returned (-errno on failure):
+ * expect exactly the failure @_errno.  Compared by name, so that a mismatch
+ * reads "Expected 'EINVAL' == 'EEXIST'"; takes a trailing TH_LOG() like the
+ * harness's own EXPECT_*().
+ */
+#define EXPECT_ERRNO(_errno, _ret)					\
+	EXPECT_STREQ(errname(_errno), retname(_ret))
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* One write(2) of @len bytes: what it returned, or -errno */
+static ssize_t write_file(const char *path, const void *buf, size_t len)
+{
+	ssize_t ret;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, buf, len);
+	if (ret < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* One read(2) into @buf, NUL-terminated: the length, or -errno */
+static ssize_t read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t ret;
+	int fd;
+
+	buf[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = read(fd, buf, size - 1);
+	if (ret < 0)
+		ret = -errno;
+	else
+		buf[ret] = '\0';
+	close(fd);
+	return ret;
+}
+
+/* 0 if @path opens with @flags, else -errno */
+static int try_open(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/*
+ * Formats a path into @buf of PATH_MAX bytes.  sysfs paths never come
+ * near that; one that would is cut short and fails to open.
+ */
+static __attribute__((format(printf, 2, 3)))
+char *pathf(char *buf, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, PATH_MAX, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
+/* A decimal number on one line, as available_instances is; -1 otherwise */
+static long parse_count(const char *text)
+{
+	char *end;
+	long val;
+
+	if (!isdigit((unsigned char)text[0]) ||
+	    (text[0] == '0' && text[1] != '\n'))
+		return -1;
+	errno = 0;
+	val = strtol(text, &end, 10);
+	if (errno || strcmp(end, "\n"))
+		return -1;
+	return val;
+}
+
+static long read_count(const char *path)
+{
+	char buf[64];
+
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	return parse_count(buf);
+}
+
+static int skip_dots(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+/* The entries of a directory, sorted: their number or -errno */
+static int list_dir(const char *path, struct dirent ***list)
+{
+	int n = scandir(path, list, skip_dots, alphasort);
+
+	return n < 0 ? -errno : n;
+}
+
+static void free_list(struct dirent **list, int n)
+{
+	while (n > 0)
+		free(list[--n]);
+	if (n == 0)
+		free(list);
+}
+
+static void make_uuid(char uuid[UUID_LEN + 1])
+{
+	unsigned char b[16];
+	size_t i;
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		for (i = 0; i < sizeof(b); i++)
+			b[i] = rand();
+	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	snprintf(uuid, UUID_LEN + 1,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+		 b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static const char *dev_path(char *buf, const char *uuid, const char *file)
+{
+	pathf(buf, "%s/%s%s%s", MDEV_DEVICES, uuid,
+		 file ? "/" : "", file ?: "");
+	return buf;
+}
+
+static const char *type_path(char *buf, const char *type, const char *file)
+{
+	pathf(buf, "%s/%s", type, file);
+	return buf;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return !lstat(path, &st);
+}
+
+static bool mdev_exists(const char *uuid)
+{
+	char path[PATH_MAX];
+
+	return exists(dev_path(path, uuid, NULL));
+}
+
+/* Writes "<uuid>\n" to the type's create: the write's result */
+static ssize_t mdev_create(const char *type, const char *uuid)
+{
+	char path[PATH_MAX], buf[UUID_LEN + 2];
+
+	snprintf(buf, sizeof(buf), "%s\n", uuid);
+	return write_file(type_path(path, type, "create"), buf, UUID_LEN + 1);
+}
+
+/* Writes "1" to the device's remove: the write's result */
+static ssize_t mdev_remove(const char *uuid)
+{
+	char path[PATH_MAX];
+
+	return write_file(dev_path(path, uuid, "remove"), "1", 1);
+}
+
+static long type_avail(const char *type)
+{
+	char path[PATH_MAX];
+
+	return read_count(type_path(path, type, "available_instances"));
+}
+
+/* The last component of where the link @path points, in @buf */
+static const char *link_name(const char *path, char *buf, size_t size)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	const char *base;
+
+	if (n < 0)
+		return NULL;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	n = strlen(base);
+	if ((size_t)n >= size)
+		n = size - 1;
+	memcpy(buf, base, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Whether @a and @b resolve to the same place */
+static bool same_file(const char *a, const char *b)
+{
+	char ra[PATH_MAX], rb[PATH_MAX];
+
+	return realpath(a, ra) && realpath(b, rb) && !strcmp(ra, rb);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Snapshots of the whole interface                                       */
+
+/*
+ * The devices on the mdev bus, then for every type of every parent its
+ * available_instances and devices/, as text: two snapshots are equal when
+ * nothing a user of the interface can see changed.
+ */
+static char *snapshot(void)
+{
+	struct dirent **parents, **types, **devs;
+	char path[PATH_MAX], avail[64];
+	int np, nt, nd, i, j, k;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f;
+
+	f = open_memstream(&text, &size);
+	if (!f)
+		return NULL;
+
+	fprintf(f, "bus:");
+	nd = list_dir(MDEV_DEVICES, &devs);
+	for (k = 0; k < nd; k++)
+		fprintf(f, " %s", devs[k]->d_name);
+	free_list(devs, nd);
+	fprintf(f, "\n");
+
+	np = list_dir(MDEV_CLASS, &parents);
+	for (i = 0; i < np; i++) {
+		const char *p = parents[i]->d_name;
+
+		pathf(path, "%s/%s/mdev_supported_types",
+			 MDEV_CLASS, p);
+		nt = list_dir(path, &types);
+		for (j = 0; j < nt; j++) {
+			const char *t = types[j]->d_name;
+
+			pathf(path, "%s/%s/mdev_supported_types/%s/available_instances",
+				 MDEV_CLASS, p, t);
+			if (read_file(path, avail, sizeof(avail)) < 0)
+				strcpy(avail, "?");
+			avail[strcspn(avail, "\n")] = '\0';
+			fprintf(f, "%s/%s avail=%s devices:", p, t, avail);
+
+			pathf(path, "%s/%s/mdev_supported_types/%s/devices",
+				 MDEV_CLASS, p, t);
+			nd = list_dir(path, &devs);
+			for (k = 0; k < nd; k++)
+				fprintf(f, " %s", devs[k]->d_name);
+			free_list(devs, nd);
+			fprintf(f, "\n");
+		}
+		free_list(types, nt);
+	}
+	free_list(parents, np);
+
+	fclose(f);
+	return text;
+}
+
+/*
+ * Snapshots until one equals @want, for up to SETTLE_MS: a device is gone
+ * from user space's view only once it is released, which a reference held
+ * elsewhere may delay.  Returns the last snapshot and how long it took.
+ */
+static char *settle(const char *want, long *waited_ms)
+{
+	long start = now_ms();
+	char *seen;
+
+	for (;;) {
+		seen = snapshot();
+		*waited_ms = now_ms() - start;
+		if (!want || (seen && !strcmp(want, seen)) ||
+		    *waited_ms >= SETTLE_MS)
+			return seen;
+		free(seen);
+		usleep(10000);
+	}
+}
+
+/* Expect sysfs to look exactly as the snapshot @_want says */
+#define EXPECT_STATE(_want, _fmt, ...) do {				\
+	const char *__es_want = (_want);				\
+	long __es_ms;							\
+	char *__es_seen = settle(__es_want, &__es_ms);			\
+	bool __es_same = __es_want && __es_seen &&			\
+			 !strcmp(__es_want, __es_seen);			\
+									\
+	EXPECT_TRUE(__es_same) {					\
+		TH_LOG(_fmt ": sysfs is not as it was\n"		\
+		       "---- expected:\n%s---- seen:\n%s----",		\
+		       ##__VA_ARGS__, __es_want, __es_seen);		\
+	}								\
+	if (__es_same && __es_ms > 0)					\
+		TH_LOG(_fmt ": sysfs took %ld ms to settle",		\
+		       ##__VA_ARGS__, __es_ms);				\
+	free(__es_seen);						\
+} while (0)
+
+/* ---------------------------------------------------------------------- */
+/* The parent under test                                                  */
+
+struct mdev_ctx {
+	char parent[PATH_MAX];		/* /sys/class/mdev_bus/<name> */
+	int nr_types;
+	char types[MAX_TYPES][PATH_MAX]; /* .../mdev_supported_types/<t> */
+	char *before;			/* snapshot() at setup */
+	char *bus_before;		/* " <uuid> ... " at setup */
+};
+
+static char *bus_list(void)
+{
+	struct dirent **devs;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f;
+	int n, i;
+
+	f = open_memstream(&text, &size);
+	if (!f)
+		return NULL;
+	fprintf(f, " ");
+	n = list_dir(MDEV_DEVICES, &devs);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s ", devs[i]->d_name);
+	free_list(devs, n);
+	fclose(f);
+	return text;
+}
+
+/*
+ * Finds the parent @name and its types and snapshots sysfs.  Returns 0,
+ * KSFT_SKIP when there is nothing to test, KSFT_FAIL when the parent is
+ * broken; @why says why.
+ */
+static int ctx_init(struct mdev_ctx *ctx, const char *name,
+		    char *why, size_t size)
+{
+	struct dirent **types;
+	char path[PATH_MAX];
+	int n, i;
+
+	if (geteuid()) {
+		snprintf(why, size, "must run as root");
+		return KSFT_SKIP;
+	}
+	pathf(ctx->parent, "%s/%s", MDEV_CLASS, name);
+	if (!exists(ctx->parent)) {
+		snprintf(why, size, "no parent %s: sample %s not loaded",
+			 ctx->parent, name);
+		return KSFT_SKIP;
+	}
+
+	pathf(path, "%s/mdev_supported_types", ctx->parent);
+	n = list_dir(path, &types);
+	if (n <= 0) {
+		snprintf(why, size, "%s: %s", path,
+			 n ? errname(-n) : "no types");
+		return KSFT_FAIL;
+	}
+	for (i = 0; i < n && i < MAX_TYPES; i++)
+		pathf(ctx->types[i], "%s/%s",
+			 path, types[i]->d_name);
+	ctx->nr_types = i;
+	free_list(types, n);
+
+	ctx->before = snapshot();
+	ctx->bus_before = bus_list();
+	if (!ctx->before || !ctx->bus_before) {
+		snprintf(why, size, "out of memory");
+		return KSFT_FAIL;
+	}
+	return 0;
+}
+
+#define CTX_SETUP(_ctx, _name) do {					\
+	char __cs_why[PATH_MAX + 64];					\
+	int __cs_ret = ctx_init(_ctx, _name, __cs_why,			\
+				sizeof(__cs_why));			\
+									\
+	if (__cs_ret == KSFT_SKIP)					\
+		SKIP(return, "%.900s", __cs_why);				\
+	ASSERT_EQ(0, __cs_ret)						\
+		TH_LOG("%s", __cs_why);					\
+} while (0)
+
+/* Removes what a failed test left, then checks sysfs is as it was */
+static void ctx_fini(struct __test_metadata *_metadata, struct mdev_ctx *ctx)
+{
+	struct dirent **devs;
+	char key[NAME_MAX + 3];
+	int n, i;
+
+	n = list_dir(MDEV_DEVICES, &devs);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), " %s ", devs[i]->d_name);
+		if (ctx->bus_before && strstr(ctx->bus_before, key))
+			continue;
+		TH_LOG("teardown: removing leftover device %s: %s",
+		       devs[i]->d_name, retname(mdev_remove(devs[i]->d_name)));
+	}
+	free_list(devs, n);
+
+	EXPECT_STATE(ctx->before, "at teardown");
+	free(ctx->before);
+	free(ctx->bus_before);
+}
+
+/*
+ * The sample parents: the name of the parent device, the driver its
+ * devices bind to, and the errno of a creation when the parent is full
+ * (mtty and mbochs count their own resources and refuse in their create
+ * or probe; mdpy lets the core count its max_instances).
+ */
+#define MDEV_PARENTS(X, ...)					\
+	X(mtty, "vfio_mdev", ENOSPC, ##__VA_ARGS__)		\
+	X(mdpy, "mdpy", EUSERS, ##__VA_ARGS__)			\
+	X(mbochs, "mbochs", ENOSPC, ##__VA_ARGS__)
+
+/* ---------------------------------------------------------------------- */
+/* create: one test per input and parent                                  */
+
+#define UUID_A		"6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382"
+#define UUID_A_UPPER	"6F1D0B8E-3C47-4A9E-9B2D-51C7E0A4F382"
+
+/* Expected results besides an errno */
+#define CREATED		0	/* returns the length; the device exists */
+#define NOTHING		(-1)	/* returns 0; nothing happens */
+#define KEPT		(-2)	/* returns the length; the device stays */
+#define REMOVED		(-3)	/* returns the length; the device is gone */
+
+/*
+ * X(name, bytes, size, expected): write the string literal @bytes (NULs
+ * included), padded with newlines to @size bytes when @size is larger.
+ */
+#define CREATE_INPUTS(X, p)						\
+	X(empty, "", 0, NOTHING, p)					\
+	X(newline_only, "\n", 0, EINVAL, p)				\
+	X(nul_only, "\0", 0, EINVAL, p)					\
+	X(len35, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f38", 0, EINVAL, p)	\
+	X(len35_newline, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f38\n", 0,	\
+	  EINVAL, p)							\
+	X(len37_digit, UUID_A "0", 0, EINVAL, p)			\
+	X(len38, UUID_A "00", 0, EINVAL, p)				\
+	X(two_newlines, UUID_A "\n\n", 0, EINVAL, p)			\
+	X(leading_newline, "\n" UUID_A, 0, EINVAL, p)			\
+	X(no_dashes, "6f1d0b8e3c474a9e9b2d51c7e0a4f382", 0, EINVAL, p)	\
+	X(no_dashes_len36, "6f1d0b8e3c474a9e9b2d51c7e0a4f3820000", 0,	\
+	  EINVAL, p)							\
+	X(dash_shifted, "6f1d0b8-e3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
+	  EINVAL, p)							\
+	X(dash_for_digit, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4-382", 0,	\
+	  EINVAL, p)							\
+	X(digit_for_dash, "6f1d0b8e03c47-4a9e-9b2d-51c7e0a4f382", 0,	\
+	  EINVAL, p)							\
+	X(dashes_only, "------------------------------------", 0,	\
+	  EINVAL, p)							\
+	X(spaces_only, "                                    ", 0,	\
+	  EINVAL, p)							\
+	X(nonhex_g, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4g382", 0, EINVAL, p) \
+	X(nonhex_first, "xf1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
+	  EINVAL, p)							\
+	X(nonhex_last, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f38z", 0,	\
+	  EINVAL, p)							\
+	X(braces, "{" UUID_A "}", 0, EINVAL, p)				\
+	X(braces_newline, "{" UUID_A "}\n", 0, EINVAL, p)		\
+	X(embedded_nul, "6f1d0b8e-3c" "\0" "7-4a9e-9b2d-51c7e0a4f382\n", \
+	  0, EINVAL, p)							\
+	X(trailing_nul, UUID_A "\0", 0, EINVAL, p)			\
+	X(leading_nul, "\0" UUID_A, 0, EINVAL, p)			\
+	X(leading_space, " " UUID_A, 0, EINVAL, p)			\
+	X(trailing_space, UUID_A " ", 0, EINVAL, p)			\
+	X(trailing_space_newline, UUID_A " \n", 0, EINVAL, p)		\
+	X(space_for_dash, "6f1d0b8e 3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
+	  EINVAL, p)							\
+	X(leading_tab, "\t" UUID_A, 0, EINVAL, p)			\
+	X(trailing_tab, UUID_A "\t", 0, EINVAL, p)			\
+	X(crlf, UUID_A "\r\n", 0, EINVAL, p)				\
+	X(cr, UUID_A "\r", 0, EINVAL, p)				\
+	X(urn, "urn:uuid:" UUID_A, 0, EINVAL, p)			\
+	X(hex_prefix, "0x1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
+	  EINVAL, p)							\
+	X(plus_sign, "+f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
+	  EINVAL, p)							\
+	X(high_byte, "\xff" "f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
+	  EINVAL, p)							\
+	X(two_uuids, UUID_A "\n" UUID_A "\n", 0, EINVAL, p)		\
+	X(page, UUID_A "\n", 4096, EINVAL, p)				\
+	X(page_plus_one, UUID_A "\n", 4097, EINVAL, p)			\
+	X(len64k, UUID_A "\n", 65536, EINVAL, p)			\
+	X(lower, UUID_A, 0, CREATED, p)					\
+	X(lower_newline, UUID_A "\n", 0, CREATED, p)			\
+	X(upper, UUID_A_UPPER, 0, CREATED, p)				\
+	X(upper_newline, UUID_A_UPPER "\n", 0, CREATED, p)		\
+	X(mixed_case, "6F1d0B8e-3C47-4a9E-9b2D-51c7E0a4F382\n", 0,	\
+	  CREATED, p)							\
+	X(nil, "00000000-0000-0000-0000-000000000000\n", 0, CREATED, p)	\
+	X(max, "ffffffff-ffff-ffff-ffff-ffffffffffff\n", 0, CREATED, p)
+
+FIXTURE(create_input) {
+	struct mdev_ctx ctx;
+};
+
+FIXTURE_VARIANT(create_input) {
+	const char *parent;
+	const char *bytes;
+	size_t len;
+	size_t size;
+	int expect;
+};
+
+#define CREATE_INPUT_VARIANT(_name, _bytes, _size, _expect, _parent)	\
+	FIXTURE_VARIANT_ADD(create_input, _parent##_##_name) {		\
+		.parent = #_parent,					\
+		.bytes = _bytes,					\
+		.len = sizeof(_bytes) - 1,				\
+		.size = _size,						\
+		.expect = _expect,					\
+	};
+#define CREATE_INPUTS_OF(_parent, _driver, _errno)			\
+	CREATE_INPUTS(CREATE_INPUT_VARIANT, _parent)
+MDEV_PARENTS(CREATE_INPUTS_OF)
+
+FIXTURE_SETUP(create_input)
+{
+	CTX_SETUP(&self->ctx, variant->parent);
+}
+
+FIXTURE_TEARDOWN(create_input)
+{
+	ctx_fini(_metadata, &self->ctx);
+}
+
+/*
+ * Write the input to the create file of the parent's first type: anything
+ * but a UUID is refused with nothing left behind; a UUID in any case names
+ * the device in lower case.
+ */
+TEST_F(create_input, write)
+{
+	size_t len = variant->size > variant->len ? variant->size : variant->len;
+	const char *type = self->ctx.types[0];
+	char path[PATH_MAX], uuid[UUID_LEN + 1];
+	char *buf;
+	ssize_t ret;
+	int i;
+
+	buf = malloc(len + 1);
+	ASSERT_NE(NULL, buf);
+	memset(buf, '\n', len);
+	memcpy(buf, variant->bytes, variant->len);
+
+	ret = write_file(type_path(path, type, "create"), buf, len);
+
+	switch (variant->expect) {
+	case CREATED:
+		EXPECT_EQ((ssize_t)len, ret)
+			TH_LOG("create refused a valid UUID: %s", retname(ret));
+		for (i = 0; i < UUID_LEN; i++)
+			uuid[i] = tolower((unsigned char)variant->bytes[i]);
+		uuid[UUID_LEN] = '\0';
+		EXPECT_TRUE(mdev_exists(uuid))
+			TH_LOG("no device %s (named in lower case)", uuid);
+		pathf(path, "%s/devices/%s", type, uuid);
+		EXPECT_TRUE(exists(path))
+			TH_LOG("no link %s", path);
+		if (ret > 0)
+			EXPECT_EQ(1, mdev_remove(uuid));
+		break;
+	case NOTHING:
+		EXPECT_EQ(0, ret)
+			TH_LOG("an empty write returned %s", retname(ret));
+		break;
+	default:
+		EXPECT_ERRNO(variant->expect, ret);
+		break;
+	}
+	EXPECT_STATE(self->ctx.before, "after the write");
+	free(buf);
+}
+
+/* ---------------------------------------------------------------------- */
+/* remove: one test per input and parent                                  */
+
+#define REMOVE_INPUTS(X, p)						\
+	X(zero, "0", KEPT, p)						\
+	X(zero_newline, "0\n", KEPT, p)					\
+	X(zero_zero, "00", KEPT, p)					\
+	X(hex_zero, "0x0", KEPT, p)					\
+	X(empty, "", NOTHING, p)					\
+	X(minus_one, "-1", EINVAL, p)					\
+	X(letters, "abc", EINVAL, p)					\
+	X(hex_prefix_only, "0x", EINVAL, p)				\
+	X(ulong_max_plus_one, "18446744073709551616", EINVAL, p)	\
+	X(huge, "340282366920938463463374607431768211456", EINVAL, p)	\
+	X(leading_space, " 1", EINVAL, p)				\
+	X(trailing_space, "1 ", EINVAL, p)				\
+	X(newline_only, "\n", EINVAL, p)				\
+	X(two_newlines, "1\n\n", EINVAL, p)				\
+	X(trailing_letter, "1x", EINVAL, p)				\
+	X(decimal_point, "1.0", EINVAL, p)				\
+	X(one, "1", REMOVED, p)						\
+	X(one_newline, "1\n", REMOVED, p)				\
+	X(hex_one, "0x1", REMOVED, p)					\
+	X(plus_one, "+1", REMOVED, p)					\
+	X(octal, "010", REMOVED, p)					\
+	X(ulong_max, "18446744073709551615", REMOVED, p)
+
+FIXTURE(remove_input) {
+	struct mdev_ctx ctx;
+	char uuid[UUID_LEN + 1];
+	char *with_device;
+};
+
+FIXTURE_VARIANT(remove_input) {
+	const char *parent;
+	const char *bytes;
+	size_t len;
+	int expect;
+};
+
+#define REMOVE_INPUT_VARIANT(_name, _bytes, _expect, _parent)		\
+	FIXTURE_VARIANT_ADD(remove_input, _parent##_##_name) {		\
+		.parent = #_parent,					\
+		.bytes = _bytes,					\
+		.len = sizeof(_bytes) - 1,				\
+		.expect = _expect,					\
+	};
+#define REMOVE_INPUTS_OF(_parent, _driver, _errno)			\
+	REMOVE_INPUTS(REMOVE_INPUT_VARIANT, _parent)
+MDEV_PARENTS(REMOVE_INPUTS_OF)
+
+FIXTURE_SETUP(remove_input)
+{
+	ssize_t ret;
+
+	CTX_SETUP(&self->ctx, variant->parent);
+	make_uuid(self->uuid);
+	ret = mdev_create(self->ctx.types[0], self->uuid);
+	ASSERT_EQ(UUID_LEN + 1, ret)
+		TH_LOG("creating %s: %s", self->uuid, retname(ret));
+	self->with_device = snapshot();
+}
+
+FIXTURE_TEARDOWN(remove_input)
+{
+	free(self->with_device);
+	ctx_fini(_metadata, &self->ctx);
+}
+
+/*
+ * Write the input to the remove file of a device: a non-zero number
+ * removes it, zero keeps it, anything else is refused.
+ */
+TEST_F(remove_input, write)
+{
+	char path[PATH_MAX];
+	ssize_t ret;
+
+	ret = write_file(dev_path(path, self->uuid, "remove"), variant->bytes,
+			 variant->len);
+
+	switch (variant->expect) {
+	case REMOVED:
+		EXPECT_EQ((ssize_t)variant->len, ret)
+			TH_LOG("remove refused: %s", retname(ret));
+		EXPECT_FALSE(mdev_exists(self->uuid));
+		EXPECT_STATE(self->ctx.before, "after removing");
+		break;
+	case KEPT:
+		EXPECT_EQ((ssize_t)variant->len, ret)
+			TH_LOG("remove refused: %s", retname(ret));
+		EXPECT_STATE(self->with_device, "after writing zero");
+		break;
+	case NOTHING:
+		EXPECT_EQ(0, ret)
+			TH_LOG("an empty write returned %s", retname(ret));
+		EXPECT_STATE(self->with_device, "after writing nothing");
+		break;
+	default:
+		EXPECT_ERRNO(variant->expect, ret);
+		EXPECT_STATE(self->with_device, "after a refused write");
+		break;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Everything else, once per parent                                       */
+
+FIXTURE(mdev_sysfs) {
+	struct mdev_ctx ctx;
+};
+
+FIXTURE_VARIANT(mdev_sysfs) {
+	const char *parent;
+	const char *driver;
+	int full_errno;
+};
+
+#define MDEV_SYSFS_VARIANT(_parent, _driver, _errno)			\
+	FIXTURE_VARIANT_ADD(mdev_sysfs, _parent) {			\
+		.parent = #_parent,					\
+		.driver = _driver,					\
+		.full_errno = _errno,					\
+	};
+MDEV_PARENTS(MDEV_SYSFS_VARIANT)
+
+FIXTURE_SETUP(mdev_sysfs)
+{
+	CTX_SETUP(&self->ctx, variant->parent);
+}
+
+FIXTURE_TEARDOWN(mdev_sysfs)
+{
+	ctx_fini(_metadata, &self->ctx);
+}
+
+/* Expect @path to be a file of type @fmt (S_IFREG, ...) and mode @mode */
+#define EXPECT_MODE(_path, _fmt, _mode) do {				\
+	struct stat __em_st;						\
+									\
+	ASSERT_EQ(0, lstat(_path, &__em_st))				\
+		TH_LOG("%s: %s", _path, errname(errno));		\
+	EXPECT_EQ((unsigned int)(_fmt), __em_st.st_mode & S_IFMT)	\
+		TH_LOG("%s: wrong file type", _path);			\
+	if ((_mode) >= 0) {						\
+		EXPECT_EQ((unsigned int)(_mode), __em_st.st_mode & 07777) \
+			TH_LOG("%s: mode %04o", _path,			\
+			       __em_st.st_mode & 07777);		\
+	}								\
+	EXPECT_EQ(0, __em_st.st_uid)					\
+		TH_LOG("%s: owned by uid %u", _path, __em_st.st_uid);	\
+} while (0)
+
+/*
+ * /sys/class/mdev_bus/<parent> links to the parent, whose
+ * mdev_supported_types/ holds one <driver>-<type> directory per type with
+ * create (root only), name, device_api, available_instances, an optional
+ * description (all world-readable) and devices/.
+ */
+TEST_F(mdev_sysfs, type_layout)
+{
+	char path[PATH_MAX], prefix[NAME_MAX + 1] = "";
+	int i;
+
+	EXPECT_MODE(self->ctx.parent, S_IFLNK, -1);
+	pathf(path, "%s/mdev_supported_types",
+		 self->ctx.parent);
+	EXPECT_MODE(path, S_IFDIR, -1);
+
+	for (i = 0; i < self->ctx.nr_types; i++) {
+		const char *type = self->ctx.types[i];
+		const char *dir = strrchr(type, '/') + 1;
+		const char *dash = strchr(dir, '-');
+
+		/* Every type is named after the same driver */
+		ASSERT_NE(NULL, dash)
+			TH_LOG("type %s is not <driver>-<type>", dir);
+		EXPECT_NE(dir, dash);
+		EXPECT_NE('\0', dash[1]);
+		if (!prefix[0])
+			snprintf(prefix, sizeof(prefix), "%.*s",
+				 (int)(dash - dir + 1), dir);
+		EXPECT_EQ(0, strncmp(dir, prefix, strlen(prefix)))
+			TH_LOG("type %s does not start with %s", dir, prefix);
+
+		EXPECT_MODE(type, S_IFDIR, -1);
+		EXPECT_MODE(type_path(path, type, "create"), S_IFREG, 0200);
+		EXPECT_MODE(type_path(path, type, "name"), S_IFREG, 0444);
+		EXPECT_MODE(type_path(path, type, "device_api"), S_IFREG,
+			    0444);
+		EXPECT_MODE(type_path(path, type, "available_instances"),
+			    S_IFREG, 0444);
+		EXPECT_MODE(type_path(path, type, "devices"), S_IFDIR, -1);
+		if (exists(type_path(path, type, "description")))
+			EXPECT_MODE(path, S_IFREG, 0444);
+	}
+}
+
+/* Expect @_buf to hold exactly one non-empty line */
+#define EXPECT_ONE_LINE(_what, _buf, _len) do {			\
+	EXPECT_LT(1, (_len))						\
+		TH_LOG("%s: empty (%s)", _what, retname(_len));	\
+	if ((_len) > 0) {						\
+		EXPECT_EQ('\n', (_buf)[(_len) - 1])			\
+			TH_LOG("%s: no trailing newline", _what);	\
+		EXPECT_EQ((size_t)(_len) - 1, strcspn(_buf, "\n"))	\
+			TH_LOG("%s: more than one line: '%s'", _what,	\
+			       _buf);					\
+		EXPECT_EQ((size_t)(_len), strlen(_buf))		\
+			TH_LOG("%s: holds a NUL", _what);		\
+	}								\
+} while (0)
+
+/* name, device_api, available_instances, description: one line each */
+TEST_F(mdev_sysfs, type_attr_format)
+{
+	static const char * const apis[] = {
+		"vfio-pci\n", "vfio-platform\n", "vfio-amba\n", "vfio-ccw\n",
+		"vfio-ap\n",
+	};
+	char path[PATH_MAX], buf[8192];
+	ssize_t len;
+	bool known;
+	size_t i;
+	int t;
+
+	for (t = 0; t < self->ctx.nr_types; t++) {
+		const char *type = self->ctx.types[t];
+
+		len = read_file(type_path(path, type, "name"), buf,
+				sizeof(buf));
+		EXPECT_ONE_LINE(path, buf, len);
+
+		len = read_file(type_path(path, type, "device_api"), buf,
+				sizeof(buf));
+		EXPECT_ONE_LINE(path, buf, len);
+		known = false;
+		for (i = 0; i < sizeof(apis) / sizeof(apis[0]); i++)
+			known |= !strcmp(buf, apis[i]);
+		EXPECT_TRUE(known)
+			TH_LOG("%s: unknown API '%s'", path, buf);
+
+		len = read_file(type_path(path, type, "available_instances"),
+				buf, sizeof(buf));
+		EXPECT_ONE_LINE(path, buf, len);
+		EXPECT_LE(0, parse_count(buf))
+			TH_LOG("%s: not a decimal number: '%s'", path, buf);
+
+		if (!exists(type_path(path, type, "description")))
+			continue;
+		len = read_file(path, buf, sizeof(buf));
+		EXPECT_ONE_LINE(path, buf, len);
+	}
+}
+
+/* Even root can neither read create and remove nor write the others */
+TEST_F(mdev_sysfs, attr_direction)
+{
+	static const char * const read_only[] = {
+		"name", "device_api", "available_instances", "description",
+	};
+	char path[PATH_MAX], uuid[UUID_LEN + 1];
+	size_t i;
+	int t;
+
+	for (t = 0; t < self->ctx.nr_types; t++) {
+		const char *type = self->ctx.types[t];
+
+		EXPECT_ERRNO(EACCES, try_open(type_path(path, type, "create"),
+					      O_RDONLY));
+		for (i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++) {
+			type_path(path, type, read_only[i]);
+			if (!exists(path))
+				continue;
+			EXPECT_ERRNO(EACCES, try_open(path, O_WRONLY))
+				TH_LOG("%s", path);
+		}
+	}
+
+	make_uuid(uuid);
+	ASSERT_EQ(UUID_LEN + 1, mdev_create(self->ctx.types[0], uuid));
+	EXPECT_ERRNO(EACCES, try_open(dev_path(path, uuid, "remove"),
+				      O_RDONLY));
+	EXPECT_EQ(1, mdev_remove(uuid));
+}
+
+/*
+ * A device of each type in turn: the bus lists it below its parent, it and
+ * its type link to each other, and only its own type's count goes down by
+ * one while it exists.
+ */
+TEST_F(mdev_sysfs, create_remove)
+{
+	char path[PATH_MAX], path2[PATH_MAX], uuid[UUID_LEN + 1];
+	char name[NAME_MAX + 1];
+	long avail, avail_now;
+	ssize_t ret;
+	int t;
+
+	for (t = 0; t < self->ctx.nr_types; t++) {
+		const char *type = self->ctx.types[t];
+
+		avail = type_avail(type);
+		ASSERT_LE(0, avail);
+		if (!avail) {
+			TH_LOG("%s: no instance available", type);
+			continue;
+		}
+
+		make_uuid(uuid);
+		ret = mdev_create(type, uuid);
+		ASSERT_EQ(UUID_LEN + 1, ret)
+			TH_LOG("create on %s: %s", type, retname(ret));
+
+		/* The device, below its parent */
+		EXPECT_MODE(dev_path(path, uuid, NULL), S_IFLNK, -1);
+		pathf(path2, "%s/%s", self->ctx.parent, uuid);
+		EXPECT_TRUE(same_file(path, path2))
+			TH_LOG("%s is not %s", path, path2);
+		EXPECT_MODE(dev_path(path, uuid, "remove"), S_IFREG, 0200);
+		EXPECT_STREQ("mdev", link_name(dev_path(path, uuid, "subsystem"),
+					       name, sizeof(name)));
+
+		/* Device and type link to each other */
+		EXPECT_MODE(dev_path(path, uuid, "mdev_type"), S_IFLNK, -1);
+		EXPECT_TRUE(same_file(path, type))
+			TH_LOG("mdev_type of %s is not %s", uuid, type);
+		pathf(path2, "%s/devices/%s", type, uuid);
+		EXPECT_MODE(path2, S_IFLNK, -1);
+		EXPECT_TRUE(same_file(path2, dev_path(path, uuid, NULL)))
+			TH_LOG("%s does not lead to the device", path2);
+
+		avail_now = type_avail(type);
+		EXPECT_EQ(avail - 1, avail_now)
+			TH_LOG("%s: available_instances %ld -> %ld", type,
+			       avail, avail_now);
+
+		EXPECT_EQ(1, mdev_remove(uuid));
+		EXPECT_FALSE(mdev_exists(uuid));
+		EXPECT_FALSE(exists(path2));
+		EXPECT_STATE(self->ctx.before, "after removing %s", uuid);
+	}
+}
+
+/*
+ * Once created the device is bound to its driver, which registered a VFIO
+ * device: the iommu_group link names /dev/vfio/<group>.
+ */
+TEST_F(mdev_sysfs, bound_to_vfio)
+{
+	char path[PATH_MAX], name[NAME_MAX + 1], uuid[UUID_LEN + 1];
+	struct stat st;
+	char *end;
+
+	make_uuid(uuid);
+	ASSERT_EQ(UUID_LEN + 1, mdev_create(self->ctx.types[0], uuid));
+
+	if (!link_name(dev_path(path, uuid, "driver"), name, sizeof(name)))
+		snprintf(name, sizeof(name), "(none)");
+	EXPECT_STREQ(variant->driver, name);
+
+	ASSERT_NE(NULL, link_name(dev_path(path, uuid, "iommu_group"), name,
+				  sizeof(name)))
+		TH_LOG("%s: no iommu_group", uuid);
+	strtoul(name, &end, 10);
+	EXPECT_TRUE(name[0] && !*end)
+		TH_LOG("iommu_group %s is not a number", name);
+
+	pathf(path, "/dev/vfio/%s", name);
+	ASSERT_EQ(0, stat(path, &st))
+		TH_LOG("%s: %s", path, errname(errno));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	TH_LOG("%s is in IOMMU group %s, %s mode %04o", uuid, name, path,
+	       st.st_mode & 07777);
+
+	EXPECT_EQ(1, mdev_remove(uuid));
+	EXPECT_FALSE(exists(path))
+		TH_LOG("%s outlived its only device", path);
+}
+
+static int uevent_open(void)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = 1,
+	};
+	int size = 4 << 20, fd, err;
+
+	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
+		    NETLINK_KOBJECT_UEVENT);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/*
+ * Waits up to @ms for the kernel's uevent "<action>@<...>/<uuid>" and puts
+ * its variables, one per line, in @env.
+ */
+static bool uevent_wait(int fd, const char *action, const char *uuid,
+			char *env, size_t size, int ms)
+{
+	long deadline = now_ms() + ms;
+	char buf[8192], *p, *at;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t off;
+	ssize_t n;
+
+	while (now_ms() < deadline) {
+		if (poll(&pfd, 1, deadline - now_ms()) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+
+		at = strchr(buf, '@');
+		if (!at || (size_t)(at - buf) != strlen(action) ||
+		    strncmp(buf, action, at - buf))
+			continue;
+		p = strrchr(at, '/');
+		if (!p || strcmp(p + 1, uuid))
+			continue;
+
+		off = 0;
+		env[0] = '\0';
+		for (p = buf + strlen(buf) + 1; p < buf + n;
+		     p += strlen(p) + 1)
+			off += snprintf(env + off, off < size ? size - off : 0,
+					"%s\n", p);
+		return true;
+	}
+	return false;
+}
+
+/* add and bind as the device appears, unbind and remove as it goes */
+TEST_F(mdev_sysfs, uevents)
+{
+	char uuid[UUID_LEN + 1], env[4096], want[128];
+	bool ok;
+	int fd;
+
+	fd = uevent_open();
+	if (fd < 0)
+		SKIP(return, "no uevent socket: %s", errname(-fd));
+
+	make_uuid(uuid);
+	ASSERT_EQ(UUID_LEN + 1, mdev_create(self->ctx.types[0], uuid));
+
+	ok = uevent_wait(fd, "add", uuid, env, sizeof(env), 5000);
+	EXPECT_TRUE(ok)
+		TH_LOG("no add uevent for %s", uuid);
+	if (ok)
+		EXPECT_NE(NULL, strstr(env, "SUBSYSTEM=mdev\n"))
+			TH_LOG("add uevent:\n%s", env);
+
+	ok = uevent_wait(fd, "bind", uuid, env, sizeof(env), 5000);
+	EXPECT_TRUE(ok)
+		TH_LOG("no bind uevent for %s", uuid);
+	snprintf(want, sizeof(want), "DRIVER=%s\n", variant->driver);
+	if (ok)
+		EXPECT_NE(NULL, strstr(env, want))
+			TH_LOG("bind uevent:\n%s", env);
+
+	ASSERT_EQ(1, mdev_remove(uuid));
+	EXPECT_TRUE(uevent_wait(fd, "unbind", uuid, env, sizeof(env), 5000))
+		TH_LOG("no unbind uevent for %s", uuid);
+	EXPECT_TRUE(uevent_wait(fd, "remove", uuid, env, sizeof(env), 5000))
+		TH_LOG("no remove uevent for %s", uuid);
+	close(fd);
+}
+
+static void upper(char *dst, const char *src)
+{
+	while (*src)
+		*dst++ = toupper((unsigned char)*src++);
+	*dst = '\0';
+}
+
+/* A UUID in use cannot be created again on the same type, in any case */
+TEST_F(mdev_sysfs, duplicate_same_type)
+{
+	char uuid[UUID_LEN + 1], uuid_upper[UUID_LEN + 1], *with_device;
+	const char *type = self->ctx.types[0];
+
+	make_uuid(uuid);
+	upper(uuid_upper, uuid);
+	ASSERT_EQ(UUID_LEN + 1, mdev_create(type, uuid));
+	with_device = snapshot();
+
+	EXPECT_ERRNO(EEXIST, mdev_create(type, uuid));
+	EXPECT_ERRNO(EEXIST, mdev_create(type, uuid_upper));
+	EXPECT_STATE(with_device, "after creating %s twice", uuid);
+
+	EXPECT_EQ(1, mdev_remove(uuid));
+	free(with_device);
+}
+
+/* ... nor on another type of the same parent */
+TEST_F(mdev_sysfs, duplicate_other_type)
+{
+	char uuid[UUID_LEN + 1], *with_device;
+	int t;
+
+	if (self->ctx.nr_types < 2)
+		SKIP(return, "%s has a single type", variant->parent);
+
+	make_uuid(uuid);
+	ASSERT_EQ(UUID_LEN + 1, mdev_create(self->ctx.types[0], uuid));
+	with_device = snapshot();
+
+	for (t = 1; t < self->ctx.nr_types; t++) {
+		if (type_avail(self->ctx.types[t]) <= 0)
+			continue;
+		EXPECT_ERRNO(EEXIST, mdev_create(self->ctx.types[t], uuid))
+			TH_LOG("%s", self->ctx.types[t]);
+	}
+	EXPECT_STATE(with_device, "after creating %s on each type", uuid);
+
+	EXPECT_EQ(1, mdev_remove(uuid));
+	free(with_device);
+}
+
+/* ... nor on a type of another parent: UUIDs are unique system-wide */
+TEST_F(mdev_sysfs, duplicate_other_parent)
+{
+	char uuid[UUID_LEN + 1], other[PATH_MAX] = "", path[PATH_MAX];
+	struct dirent **parents, **types;
+	char *with_device;
+	int np, nt, i, j;
+
+	/* A type with room on any other parent */
+	np = list_dir(MDEV_CLASS, &parents);
+	for (i = 0; i < np && !other[0]; i++) {
+		pathf(path, "%s/%s/mdev_supported_types",
+			 MDEV_CLASS, parents[i]->d_name);
+		if (same_file(path, self->ctx.types[0]) ||
+		    !strcmp(parents[i]->d_name, variant->parent))
+			continue;
+		nt = list_dir(path, &types);
+		for (j = 0; j < nt && !other[0]; j++) {
+			pathf(other, "%s/%s", path,
+				 types[j]->d_name);
+			if (type_avail(other) <= 0)
+				other[0] = '\0';
+		}
+		free_list(types, nt);
+	}
+	free_list(parents, np);
+	if (!other[0])
+		SKIP(return, "no other parent with room (load another sample)");
+
+	make_uuid(uuid);
+	ASSERT_EQ(UUID_LEN + 1, mdev_create(self->ctx.types[0], uuid));
+	with_device = snapshot();
+
+	EXPECT_ERRNO(EEXIST, mdev_create(other, uuid))
+		TH_LOG("%s", other);
+	EXPECT_STATE(with_device, "after creating %s on %s", uuid, other);
+
+	EXPECT_EQ(1, mdev_remove(uuid));
+	free(with_device);
+}
+
+/* Once the remove write returned, the UUID can be used again at once */
+TEST_F(mdev_sysfs, uuid_reuse)
+{
+	char uuid[UUID_LEN + 1];
+	ssize_t ret;
+	int i, t;
+
+	make_uuid(uuid);
+	for (i = 0; i < 3; i++) {
+		for (t = 0; t < self->ctx.nr_types; t++) {
+			if (type_avail(self->ctx.types[t]) <= 0)
+				continue;
+			ret = mdev_create(self->ctx.types[t], uuid);
+			ASSERT_EQ(UUID_LEN + 1, ret)
+				TH_LOG("round %d, %s: %s", i,
+				       self->ctx.types[t], retname(ret));
+			ASSERT_EQ(1, mdev_remove(uuid));
+		}
+	}
+	EXPECT_STATE(self->ctx.before, "after reusing %s", uuid);
+}
+
+/*
+ * Fill the type with the fewest instances left: its count reaches 0 and
+ * one more creation, on it or on any other type showing 0, fails with the
+ * parent's errno and leaves nothing behind.
+ */
+TEST_F_TIMEOUT(mdev_sysfs, exhaust, 300)
+{
+	char (*uuids)[UUID_LEN + 1], uuid[UUID_LEN + 1], *full;
+	const char *type = NULL;
+	long avail, best = LONG_MAX;
+	int t, i, n = 0;
+	ssize_t ret;
+
+	for (t = 0; t < self->ctx.nr_types; t++) {
+		avail = type_avail(self->ctx.types[t]);
+		if (avail > 0 && avail < best) {
+			best = avail;
+			type = self->ctx.types[t];
+		}
+	}
+	if (!type)
+		SKIP(return, "no type has an instance left");
+	if (best > 256)
+		SKIP(return, "%s has %ld instances left, too many", type, best);
+
+	uuids = calloc(best, sizeof(*uuids));
+	ASSERT_NE(NULL, uuids);
+	for (n = 0; n < best; n++) {
+		make_uuid(uuids[n]);
+		ret = mdev_create(type, uuids[n]);
+		ASSERT_EQ(UUID_LEN + 1, ret)
+			TH_LOG("instance %d of %ld on %s: %s", n + 1, best,
+			       type, retname(ret));
+	}
+	EXPECT_EQ(0, type_avail(type));
+	full = snapshot();
+
+	make_uuid(uuid);
+	EXPECT_ERRNO(variant->full_errno, mdev_create(type, uuid))
+		TH_LOG("%s, full", type);
+	for (t = 0; t < self->ctx.nr_types; t++) {
+		if (self->ctx.types[t] == type ||
+		    type_avail(self->ctx.types[t]) != 0)
+			continue;
+		EXPECT_ERRNO(variant->full_errno,
+			     mdev_create(self->ctx.types[t], uuid))
+			TH_LOG("%s, showing 0 available", self->ctx.types[t]);
+	}
+	EXPECT_STATE(full, "after creating on a full parent");
+	TH_LOG("%ld devices of %s, then %s", best, strrchr(type, '/') + 1,
+	       errname(variant->full_errno));
+
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(1, mdev_remove(uuids[i]));
+	EXPECT_STATE(self->ctx.before, "after emptying the parent");
+	free(full);
+	free(uuids);
+}
+
+/*
+ * A remove file held open across the removal of its device: writing to it
+ * again fails with ENODEV (the file is gone), and the path with ENOENT.
+ */
+TEST_F(mdev_sysfs, remove_stale_fd)
+{
+	char path[PATH_MAX], uuid[UUID_LEN + 1];
+	ssize_t ret;
+	int fd;
+
+	make_uuid(uuid);
+	ASSERT_EQ(UUID_LEN + 1, mdev_create(self->ctx.types[0], uuid));
+	fd = open(dev_path(path, uuid, "remove"), O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+
+	ret = write(fd, "1", 1);
+	EXPECT_EQ(1, ret)
+		TH_LOG("first write: %s", errname(errno));
+	EXPECT_FALSE(mdev_exists(uuid));
+
+	ret = write(fd, "1", 1);
+	EXPECT_ERRNO(ENODEV, ret < 0 ? -errno : ret);
+	close(fd);
+
+	EXPECT_ERRNO(ENOENT, try_open(path, O_WRONLY));
+	EXPECT_STATE(self->ctx.before, "after removing %s", uuid);
+}
+
+struct unpriv_result {
+	int setup;		/* 0 or the errno of dropping privileges */
+	int caps;		/* effective capabilities left (low word) */
+	int create;		/* opening create for writing */
+	int remove;		/* opening remove for writing */
+	int group;		/* opening /dev/vfio/<group> */
+	int name;		/* reading name */
+};
+
+/* As nobody without capabilities, try what only root may do */
+static void unpriv_child(const char *type, const char *uuid,
+			 const char *group, int out)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct caps[2] = {};
+	struct unpriv_result r = {};
+	char path[PATH_MAX], buf[256];
+
+	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+	    setresuid(NOBODY, NOBODY, NOBODY) ||
+	    syscall(SYS_capset, &hdr, caps)) {
+		r.setup = errno;
+		goto out;
+	}
+	if (syscall(SYS_capget, &hdr, caps))
+		r.setup = errno;
+	r.caps = caps[0].effective | caps[1].effective;
+
+	r.create = try_open(type_path(path, type, "create"), O_WRONLY);
+	r.remove = try_open(dev_path(path, uuid, "remove"), O_WRONLY);
+	pathf(path, "/dev/vfio/%s", group);
+	r.group = try_open(path, O_RDWR);
+	r.name = read_file(type_path(path, type, "name"), buf, sizeof(buf));
+	if (r.name > 0)
+		r.name = 0;
+out:
+	if (write(out, &r, sizeof(r)) != sizeof(r))
+		_exit(1);
+	_exit(0);
+}
+
+/*
+ * Only root manages devices: as an unprivileged user, create and remove
+ * (mode 0200, root's) and the VFIO group cannot be opened, while the type
+ * can still be read.
+ */
+TEST_F(mdev_sysfs, unprivileged)
+{
+	char path[PATH_MAX], uuid[UUID_LEN + 1], group[NAME_MAX + 1];
+	const char *type = self->ctx.types[0];
+	struct unpriv_result r;
+	int pipefd[2], status;
+	pid_t pid;
+
+	make_uuid(uuid);
+	ASSERT_EQ(UUID_LEN + 1, mdev_create(type, uuid));
+	ASSERT_NE(NULL, link_name(dev_path(path, uuid, "iommu_group"), group,
+				  sizeof(group)));
+
+	/* Root can: the refusals below are about privilege */
+	pathf(path, "/dev/vfio/%s", group);
+	EXPECT_EQ(0, try_open(path, O_RDWR))
+		TH_LOG("root opening %s: %s", path,
+		       retname(try_open(path, O_RDWR)));
+
+	ASSERT_EQ(0, pipe2(pipefd, O_CLOEXEC));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(pipefd[0]);
+		unpriv_child(type, uuid, group, pipefd[1]);
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(sizeof(r), read(pipefd[0], &r, sizeof(r)));
+	close(pipefd[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+
+	ASSERT_EQ(0, r.setup)
+		TH_LOG("dropping privileges: %s", errname(r.setup));
+	EXPECT_EQ(0, r.caps)
+		TH_LOG("capabilities left: %#x", r.caps);
+	TH_LOG("uid %d: create %s, remove %s, /dev/vfio/%s %s, name %s",
+	       NOBODY, retname(r.create), retname(r.remove), group,
+	       retname(r.group), retname(r.name));
+	EXPECT_ERRNO(EACCES, r.create);
+	EXPECT_ERRNO(EACCES, r.remove);
+	EXPECT_ERRNO(EACCES, r.group);
+	EXPECT_EQ(0, r.name);
+
+	EXPECT_TRUE(mdev_exists(uuid));
+	EXPECT_EQ(1, mdev_remove(uuid));
+}
+
+struct racer {
+	pthread_t thread;
+	const char *type;
+	int *stop;
+	unsigned long rounds;
+	long err;		/* first failure, as -errno */
+	char what[64];
+};
+
+/* Create and remove devices, each with a fresh UUID, until told to stop */
+static void *racer_fn(void *arg)
+{
+	struct racer *r = arg;
+	char uuid[UUID_LEN + 1];
+	ssize_t ret;
+
+	while (!__atomic_load_n(r->stop, __ATOMIC_RELAXED)) {
+		make_uuid(uuid);
+		ret = mdev_create(r->type, uuid);
+		if (ret != UUID_LEN + 1) {
+			r->err = ret < 0 ? ret : -EIO;
+			snprintf(r->what, sizeof(r->what), "create %s", uuid);
+			break;
+		}
+		ret = mdev_remove(uuid);
+		if (ret != 1) {
+			r->err = ret < 0 ? ret : -EIO;
+			snprintf(r->what, sizeof(r->what), "remove %s", uuid);
+			break;
+		}
+		r->rounds++;
+	}
+	return NULL;
+}
+
+struct watcher {
+	pthread_t thread;
+	struct mdev_ctx *ctx;
+	int *stop;
+	unsigned long reads;
+	char bad[PATH_MAX + 64];
+};
+
+/* Meanwhile, every count must read as a number, whatever the moment */
+static void *watcher_fn(void *arg)
+{
+	struct watcher *w = arg;
+	int t;
+
+	while (!__atomic_load_n(w->stop, __ATOMIC_RELAXED)) {
+		for (t = 0; t < w->ctx->nr_types; t++) {
+			if (type_avail(w->ctx->types[t]) < 0 && !w->bad[0])
+				snprintf(w->bad, sizeof(w->bad),
+					 "%s: unreadable available_instances",
+					 w->ctx->types[t]);
+			w->reads++;
+		}
+		free(snapshot());
+	}
+	return NULL;
+}
+
+#define RACE_THREADS	4
+#define RACE_SECONDS	5
+
+/*
+ * Threads creating and removing distinct devices on one type for a few
+ * seconds while another reads the counts: nothing fails, nothing is left.
+ */
+TEST_F_TIMEOUT(mdev_sysfs, concurrent_create_remove, 120)
+{
+	struct racer racers[RACE_THREADS] = {};
+	struct watcher watcher = { .ctx = &self->ctx };
+	const char *type = NULL;
+	unsigned long total = 0;
+	long avail, best = 0;
+	int stop = 0, n, i, t;
+
+	for (t = 0; t < self->ctx.nr_types; t++) {
+		avail = type_avail(self->ctx.types[t]);
+		if (avail > best) {
+			best = avail;
+			type = self->ctx.types[t];
+		}
+	}
+	if (best < 2)
+		SKIP(return, "no type has two instances left");
+	n = best < RACE_THREADS ? best : RACE_THREADS;
+
+	watcher.stop = &stop;
+	ASSERT_EQ(0, pthread_create(&watcher.thread, NULL, watcher_fn,
+				    &watcher));
+	for (i = 0; i < n; i++) {
+		racers[i].type = type;
+		racers[i].stop = &stop;
+		ASSERT_EQ(0, pthread_create(&racers[i].thread, NULL, racer_fn,
+					    &racers[i]));
+	}
+	sleep(RACE_SECONDS);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < n; i++)
+		pthread_join(racers[i].thread, NULL);
+	pthread_join(watcher.thread, NULL);
+
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(0, racers[i].err)
+			TH_LOG("thread %d: %s: %s", i, racers[i].what,
+			       retname(racers[i].err));
+		total += racers[i].rounds;
+	}
+	EXPECT_EQ('\0', watcher.bad[0])
+		TH_LOG("%s", watcher.bad);
+	TH_LOG("%d threads on %s: %lu devices created and removed in %d s, %lu counts read",
+	       n, strrchr(type, '/') + 1, total, RACE_SECONDS, watcher.reads);
+	EXPECT_LT(0, total);
+	EXPECT_STATE(self->ctx.before, "after the race");
+}
+
+struct same_uuid {
+	pthread_t thread;
+	const char *path;
+	const char *bytes;
+	size_t len;
+	pthread_barrier_t *start;
+	ssize_t ret;
+};
+
+static void *same_uuid_fn(void *arg)
+{
+	struct same_uuid *s = arg;
+
+	pthread_barrier_wait(s->start);
+	s->ret = write_file(s->path, s->bytes, s->len);
+	return NULL;
+}
+
+/* Threads creating the same UUID at once: one wins, the others EEXIST */
+TEST_F(mdev_sysfs, concurrent_same_uuid)
+{
+	struct same_uuid threads[RACE_THREADS] = {};
+	char path[PATH_MAX], line[UUID_LEN + 2], uuid[UUID_LEN + 1];
+	const char *type = self->ctx.types[0];
+	pthread_barrier_t start;
+	int i, n, won = 0;
+	char *with_device;
+	long avail;
+
+	avail = type_avail(type);
+	if (avail < 2)
+		SKIP(return, "%.900s has %ld instances left", type, avail);
+	n = avail < RACE_THREADS ? avail : RACE_THREADS;
+
+	make_uuid(uuid);
+	snprintf(line, sizeof(line), "%s\n", uuid);
+	type_path(path, type, "create");
+	ASSERT_EQ(0, pthread_barrier_init(&start, NULL, n));
+	for (i = 0; i < n; i++) {
+		threads[i].path = path;
+		threads[i].bytes = line;
+		threads[i].len = UUID_LEN + 1;
+		threads[i].start = &start;
+		ASSERT_EQ(0, pthread_create(&threads[i].thread, NULL,
+					    same_uuid_fn, &threads[i]));
+	}
+	for (i = 0; i < n; i++)
+		pthread_join(threads[i].thread, NULL);
+	pthread_barrier_destroy(&start);
+
+	for (i = 0; i < n; i++) {
+		if (threads[i].ret == UUID_LEN + 1)
+			won++;
+		else
+			EXPECT_ERRNO(EEXIST, threads[i].ret);
+	}
+	EXPECT_EQ(1, won);
+	EXPECT_EQ(avail - 1, type_avail(type));
+	with_device = snapshot();
+
+	/* And the same for removing it: every writer sees success or ENODEV */
+	dev_path(path, uuid, "remove");
+	ASSERT_EQ(0, pthread_barrier_init(&start, NULL, n));
+	for (i = 0; i < n; i++) {
+		threads[i].bytes = "1";
+		threads[i].len = 1;
+		ASSERT_EQ(0, pthread_create(&threads[i].thread, NULL,
+					    same_uuid_fn, &threads[i]));
+	}
+	for (i = 0; i < n; i++)
+		pthread_join(threads[i].thread, NULL);
+	pthread_barrier_destroy(&start);
+
+	for (i = 0; i < n; i++) {
+		if (threads[i].ret != 1 && threads[i].ret != -ENOENT)
+			EXPECT_ERRNO(ENODEV, threads[i].ret);
+	}
+	EXPECT_FALSE(mdev_exists(uuid));
+	EXPECT_STATE(self->ctx.before, "after the removal race");
+	free(with_device);
+}
+
+TEST_HARNESS_MAIN
