@@ -504,8 +504,12 @@ static int mdpy_ioctl_query_gfx_plane(struct mdpy_state *mdpy,
 	plane.y_hot = U32_MAX;
 	plane.region_index = 0;
 
-	/* There is no cursor or overlay: those planes are always disabled */
-	if (plane.drm_plane_type == DRM_PLANE_TYPE_PRIMARY) {
+	/*
+	 * The framebuffer is the only plane.  QEMU asks about region planes
+	 * without naming one (drm_plane_type 0, an overlay), so any plane
+	 * but the cursor is the framebuffer; there is no cursor.
+	 */
+	if (plane.drm_plane_type != DRM_PLANE_TYPE_CURSOR) {
 		plane.drm_format = DRM_FORMAT_XRGB8888;
 		plane.width = mdpy->type->width;
 		plane.height = mdpy->type->height;
