@@ -51,6 +51,9 @@
 /* How long sysfs may take to settle after a write before it is a failure */
 #define SETTLE_MS		2000
 #define NOBODY			65534
+/* The races: threads, and how long they run */
+#define RACE_THREADS		4
+#define RACE_SECONDS		5
 
 /* ---------------------------------------------------------------------- */
 /* Small helpers                                                          */
@@ -356,21 +359,23 @@ static char *snapshot(void)
 /*
  * Snapshots until one equals @want, for up to SETTLE_MS: a device is gone
  * from user space's view only once it is released, which a reference held
- * elsewhere may delay.  Returns the last snapshot and how long it took.
+ * elsewhere may delay.  Returns the last snapshot; @waited_ms is 0 when the
+ * first one matched, else how long the wait took.
  */
 static char *settle(const char *want, long *waited_ms)
 {
 	long start = now_ms();
 	char *seen;
 
+	*waited_ms = 0;
 	for (;;) {
 		seen = snapshot();
-		*waited_ms = now_ms() - start;
 		if (!want || (seen && !strcmp(want, seen)) ||
 		    *waited_ms >= SETTLE_MS)
 			return seen;
 		free(seen);
 		usleep(10000);
+		*waited_ms = now_ms() - start;
 	}
 }
 
@@ -740,6 +745,9 @@ FIXTURE_SETUP(remove_input)
 
 FIXTURE_TEARDOWN(remove_input)
 {
+	/* The cases that keep the device */
+	if (mdev_exists(self->uuid))
+		mdev_remove(self->uuid);
 	free(self->with_device);
 	ctx_fini(_metadata, &self->ctx);
 }
@@ -1327,6 +1335,133 @@ TEST_F_TIMEOUT(mdev_sysfs, exhaust, 300)
 }
 
 /*
+ * A UUID in use is EEXIST even on a full parent: the duplicate is what is
+ * wrong with the request (Linux 6.12 checks it before counting).
+ */
+TEST_F_TIMEOUT(mdev_sysfs, duplicate_when_full, 300)
+{
+	char (*uuids)[UUID_LEN + 1];
+	const char *type = NULL;
+	long avail, best = LONG_MAX;
+	int t, i, n;
+
+	for (t = 0; t < self->ctx.nr_types; t++) {
+		avail = type_avail(self->ctx.types[t]);
+		if (avail > 0 && avail < best) {
+			best = avail;
+			type = self->ctx.types[t];
+		}
+	}
+	if (!type)
+		SKIP(return, "no type has an instance left");
+	if (best > 256)
+		SKIP(return, "%.900s has %ld instances left, too many", type,
+		     best);
+
+	uuids = calloc(best, sizeof(*uuids));
+	ASSERT_NE(NULL, uuids);
+	for (n = 0; n < best; n++) {
+		make_uuid(uuids[n]);
+		ASSERT_EQ(UUID_LEN + 1, mdev_create(type, uuids[n]));
+	}
+	ASSERT_EQ(0, type_avail(type));
+
+	EXPECT_ERRNO(EEXIST, mdev_create(type, uuids[0]))
+		TH_LOG("%s full, creating %s again", type, uuids[0]);
+
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(1, mdev_remove(uuids[i]));
+	free(uuids);
+}
+
+struct flip {
+	const char *type;
+	const char *uuid;
+	int *stop;
+	unsigned long count[3];	/* creator: created, EEXIST; remover: below */
+	long err;		/* first unexpected result */
+};
+
+enum { FLIP_DONE, FLIP_BUSY, FLIP_EAGAIN };
+
+/* Creates the device whenever it does not exist */
+static void *flip_create_fn(void *arg)
+{
+	struct flip *f = arg;
+	ssize_t ret;
+
+	while (!f->err && !__atomic_load_n(f->stop, __ATOMIC_RELAXED)) {
+		ret = mdev_create(f->type, f->uuid);
+		if (ret == UUID_LEN + 1)
+			f->count[FLIP_DONE]++;
+		else if (ret == -EEXIST)
+			f->count[FLIP_BUSY]++;
+		else
+			f->err = ret < 0 ? ret : -EIO;
+	}
+	return NULL;
+}
+
+/* Removes it as soon as its remove file appears */
+static void *flip_remove_fn(void *arg)
+{
+	struct flip *f = arg;
+	char path[PATH_MAX];
+	ssize_t ret;
+
+	dev_path(path, f->uuid, "remove");
+	while (!f->err && !__atomic_load_n(f->stop, __ATOMIC_RELAXED)) {
+		ret = write_file(path, "1", 1);
+		if (ret == 1)
+			f->count[FLIP_DONE]++;
+		else if (ret == -ENOENT || ret == -ENODEV)
+			f->count[FLIP_BUSY]++;
+		else if (ret == -EAGAIN)
+			f->count[FLIP_EAGAIN]++;
+		else
+			f->err = ret < 0 ? ret : -EIO;
+	}
+	return NULL;
+}
+
+/*
+ * One thread creating a UUID again and again, another writing its remove
+ * file as soon as it exists, possibly before the creation completed (which
+ * is EAGAIN, and keeps the file): no other error, nothing left.
+ */
+TEST_F_TIMEOUT(mdev_sysfs, remove_while_creating, 120)
+{
+	char uuid[UUID_LEN + 1];
+	struct flip creator = {}, remover = {};
+	pthread_t tc, tr;
+	int stop = 0;
+
+	make_uuid(uuid);
+	creator.type = remover.type = self->ctx.types[0];
+	creator.uuid = remover.uuid = uuid;
+	creator.stop = remover.stop = &stop;
+	ASSERT_EQ(0, pthread_create(&tc, NULL, flip_create_fn, &creator));
+	ASSERT_EQ(0, pthread_create(&tr, NULL, flip_remove_fn, &remover));
+	sleep(RACE_SECONDS);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	pthread_join(tc, NULL);
+	pthread_join(tr, NULL);
+
+	EXPECT_EQ(0, creator.err)
+		TH_LOG("create: %s", retname(creator.err));
+	EXPECT_EQ(0, remover.err)
+		TH_LOG("remove: %s", retname(remover.err));
+	TH_LOG("%lu created (%lu EEXIST), %lu removed (%lu absent, %lu EAGAIN)",
+	       creator.count[FLIP_DONE], creator.count[FLIP_BUSY],
+	       remover.count[FLIP_DONE], remover.count[FLIP_BUSY],
+	       remover.count[FLIP_EAGAIN]);
+	EXPECT_LT(0, remover.count[FLIP_DONE]);
+	if (mdev_exists(uuid))
+		EXPECT_EQ(1, mdev_remove(uuid));
+	EXPECT_STATE(self->ctx.before, "after the race");
+}
+
+/*
  * A remove file held open across the removal of its device: writing to it
  * again fails with ENODEV (the file is gone), and the path with ENOENT.
  */
@@ -1510,9 +1645,6 @@ static void *watcher_fn(void *arg)
 	}
 	return NULL;
 }
-
-#define RACE_THREADS	4
-#define RACE_SECONDS	5
 
 /*
  * Threads creating and removing distinct devices on one type for a few
