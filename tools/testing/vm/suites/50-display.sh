@@ -9,7 +9,9 @@
 # every type from the shell, runs the display_test kselftest with those
 # devices live (each of its results is one result here, named
 # "display_test.<fixture>.<variant>.<test>"), removes the devices and checks
-# that every type's available_instances is back.  Then reloads mdpy with
+# that every type's available_instances is back.  Then starts QEMU with an
+# mdpy device as its display (-device vfio-pci,...,display=on, no guest) and
+# checks a QMP screendump against mdpy's power-on picture, reloads mdpy with
 # another count parameter and checks that the core enforces it, loads and
 # unloads the guest driver mdpy-fb, and unloads everything.
 
@@ -197,6 +199,92 @@ if [ "$after" = "$initial" ]; then
 	ktap_ok "instances_restored"
 else
 	ktap_fail "instances_restored" "have $after, want $initial"
+fi
+
+# QEMU's region display (-device vfio-pci,display=on) on an mdpy device:
+# QEMU queries the plane, maps the display region, and a QMP screendump
+# must show mdpy's power-on picture, a gray ramp from black at the top.
+# No guest runs (-S); the dma-buf display of mbochs would need OpenGL.
+qemu_screendump() {	# qemu_screendump <sysfs device> <ppm file>
+	python3 - "$1" "$2" <<'EOF'
+import json, os, socket, subprocess, sys, time
+sysdev, out = sys.argv[1], sys.argv[2]
+sock = "/tmp/50-display-qmp.sock"
+qemu = subprocess.Popen(
+    ["qemu-system-x86_64", "-M", "pc", "-accel", "tcg", "-m", "64M", "-S",
+     "-nodefaults", "-no-user-config", "-display", "none",
+     "-qmp", "unix:%s,server=on,wait=off" % sock,
+     "-device", "vfio-pci,sysfsdev=%s,display=on" % sysdev],
+    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+try:
+    qmp = socket.socket(socket.AF_UNIX)
+    for _ in range(300):
+        try:
+            qmp.connect(sock)
+            break
+        except OSError:
+            if qemu.poll() is not None:
+                sys.exit("QEMU exited with status %d" % qemu.returncode)
+            time.sleep(0.2)
+    f = qmp.makefile("rw")
+    def cmd(c, **args):
+        f.write(json.dumps({"execute": c, "arguments": args}) + "\n")
+        f.flush()
+        while True:
+            r = json.loads(f.readline())
+            if "error" in r:
+                sys.exit("%s: %s" % (c, r["error"]))
+            if "return" in r:
+                return r["return"]
+    f.readline()
+    cmd("qmp_capabilities")
+    cmd("screendump", filename=out)
+    cmd("quit")
+    qemu.wait(timeout=60)
+finally:
+    if qemu.poll() is None:
+        qemu.kill()
+    if os.path.exists(sock):
+        os.unlink(sock)
+EOF
+}
+
+check_ramp() {	# check_ramp <ppm file> <width> <height>
+	python3 - "$@" <<'EOF'
+import sys
+path, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+data = open(path, "rb").read()
+head = b"P6\n%d %d\n255\n" % (w, h)
+if not data.startswith(head):
+    sys.exit("not a %dx%d picture: %r" % (w, h, data[:20]))
+px = data[len(head):]
+for y in (0, 1, h // 3, h // 2, h - 1):
+    for x in (0, w // 2, w - 1):
+        want = y * 255 // h
+        got = tuple(px[(y * w + x) * 3:(y * w + x) * 3 + 3])
+        if got != (want,) * 3:
+            sys.exit("pixel %d,%d is %s, want %d" % (x, y, got, want))
+EOF
+}
+
+if ! command -v qemu-system-x86_64 >/dev/null || ! command -v python3 >/dev/null; then
+	ktap_skip "qemu_region_display" "qemu-system-x86_64 or python3 missing"
+else
+	u=$(mdev_uuid)
+	shot=$MDEV_SCRATCH/50-display-mdpy.ppm
+	rm -f "$shot"
+	if ! echo "$u" >"$(type_dir mdpy xga)/create"; then
+		ktap_fail "qemu_region_display" "cannot create an mdpy-xga device"
+	else
+		if out=$(qemu_screendump "/sys/bus/mdev/devices/$u" "$shot" 2>&1) &&
+		   out=$(check_ramp "$shot" 1024 768 2>&1); then
+			ktap_ok "qemu_region_display"
+		else
+			printf '%s\n' "$out" | sed 's/^/# /'
+			ktap_fail "qemu_region_display" "QEMU did not show the framebuffer"
+		fi
+		echo 1 >"/sys/bus/mdev/devices/$u/remove"
+	fi
 fi
 
 # The count parameter is the core's max_instances
