@@ -143,8 +143,7 @@ static int try_open(const char *path, int flags)
  * Formats a path into @buf of PATH_MAX bytes.  sysfs paths never come
  * near that; one that would is cut short and fails to open.
  */
-static __attribute__((format(printf, 2, 3)))
-char *pathf(char *buf, const char *fmt, ...)
+static __printf(2, 3) char *pathf(char *buf, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -218,8 +217,8 @@ static void make_uuid(char uuid[UUID_LEN + 1])
 
 static const char *dev_path(char *buf, const char *uuid, const char *file)
 {
-	pathf(buf, "%s/%s%s%s", MDEV_DEVICES, uuid,
-		 file ? "/" : "", file ?: "");
+	pathf(buf, "%s/%s%s%s", MDEV_DEVICES, uuid, file ? "/" : "",
+	      file ?: "");
 	return buf;
 }
 
@@ -327,21 +326,20 @@ static char *snapshot(void)
 	for (i = 0; i < np; i++) {
 		const char *p = parents[i]->d_name;
 
-		pathf(path, "%s/%s/mdev_supported_types",
-			 MDEV_CLASS, p);
+		pathf(path, "%s/%s/mdev_supported_types", MDEV_CLASS, p);
 		nt = list_dir(path, &types);
 		for (j = 0; j < nt; j++) {
 			const char *t = types[j]->d_name;
 
 			pathf(path, "%s/%s/mdev_supported_types/%s/available_instances",
-				 MDEV_CLASS, p, t);
+			      MDEV_CLASS, p, t);
 			if (read_file(path, avail, sizeof(avail)) < 0)
-				strcpy(avail, "?");
+				snprintf(avail, sizeof(avail), "?");
 			avail[strcspn(avail, "\n")] = '\0';
 			fprintf(f, "%s/%s avail=%s devices:", p, t, avail);
 
 			pathf(path, "%s/%s/mdev_supported_types/%s/devices",
-				 MDEV_CLASS, p, t);
+			      MDEV_CLASS, p, t);
 			nd = list_dir(path, &devs);
 			for (k = 0; k < nd; k++)
 				fprintf(f, " %s", devs[k]->d_name);
@@ -460,8 +458,7 @@ static int ctx_init(struct mdev_ctx *ctx, const char *name,
 		return KSFT_FAIL;
 	}
 	for (i = 0; i < n && i < MAX_TYPES; i++)
-		pathf(ctx->types[i], "%s/%s",
-			 path, types[i]->d_name);
+		pathf(ctx->types[i], "%s/%s", path, types[i]->d_name);
 	ctx->nr_types = i;
 	free_list(types, n);
 
@@ -819,22 +816,33 @@ FIXTURE_TEARDOWN(mdev_sysfs)
 	ctx_fini(_metadata, &self->ctx);
 }
 
-/* Expect @path to be a file of type @fmt (S_IFREG, ...) and mode @mode */
-#define EXPECT_MODE(_path, _fmt, _mode) do {				\
-	struct stat __em_st;						\
-									\
-	ASSERT_EQ(0, lstat(_path, &__em_st))				\
-		TH_LOG("%s: %s", _path, errname(errno));		\
-	EXPECT_EQ((unsigned int)(_fmt), __em_st.st_mode & S_IFMT)	\
-		TH_LOG("%s: wrong file type", _path);			\
-	if ((_mode) >= 0) {						\
-		EXPECT_EQ((unsigned int)(_mode), __em_st.st_mode & 07777) \
-			TH_LOG("%s: mode %04o", _path,			\
-			       __em_st.st_mode & 07777);		\
-	}								\
-	EXPECT_EQ(0, __em_st.st_uid)					\
-		TH_LOG("%s: owned by uid %u", _path, __em_st.st_uid);	\
-} while (0)
+/*
+ * What is wrong with @path, which should be a file of type @fmt (S_IFREG,
+ * ...) owned by root with mode @mode (any mode when -1), or NULL.
+ */
+static const char *mode_problem(const char *path, unsigned int fmt, int mode)
+{
+	static __thread char why[PATH_MAX + 64];
+	struct stat st;
+
+	if (lstat(path, &st))
+		snprintf(why, sizeof(why), "%s: %s", path, errname(errno));
+	else if ((st.st_mode & S_IFMT) != fmt)
+		snprintf(why, sizeof(why), "%s: file type %o, not %o", path,
+			 st.st_mode & S_IFMT, fmt);
+	else if (mode >= 0 && (st.st_mode & 07777) != (unsigned int)mode)
+		snprintf(why, sizeof(why), "%s: mode %04o, not %04o", path,
+			 st.st_mode & 07777, mode);
+	else if (st.st_uid)
+		snprintf(why, sizeof(why), "%s: owned by uid %u", path,
+			 st.st_uid);
+	else
+		return NULL;
+	return why;
+}
+
+#define EXPECT_MODE(_path, _fmt, _mode)					\
+	EXPECT_STREQ("ok", mode_problem(_path, _fmt, _mode) ?: "ok")
 
 /*
  * /sys/class/mdev_bus/<parent> links to the parent, whose
@@ -848,8 +856,7 @@ TEST_F(mdev_sysfs, type_layout)
 	int i;
 
 	EXPECT_MODE(self->ctx.parent, S_IFLNK, -1);
-	pathf(path, "%s/mdev_supported_types",
-		 self->ctx.parent);
+	pathf(path, "%s/mdev_supported_types", self->ctx.parent);
 	EXPECT_MODE(path, S_IFDIR, -1);
 
 	for (i = 0; i < self->ctx.nr_types; i++) {
@@ -881,20 +888,26 @@ TEST_F(mdev_sysfs, type_layout)
 	}
 }
 
+/* What is wrong with @buf, read(2) returning @len, as one line, or NULL */
+static const char *line_problem(const char *buf, ssize_t len)
+{
+	if (len < 0)
+		return errname(-len);
+	if (len <= 1)
+		return "empty";
+	if (buf[len - 1] != '\n')
+		return "no trailing newline";
+	if (strlen(buf) != (size_t)len)
+		return "holds a NUL";
+	if (strcspn(buf, "\n") != (size_t)len - 1)
+		return "more than one line";
+	return NULL;
+}
+
 /* Expect @_buf to hold exactly one non-empty line */
-#define EXPECT_ONE_LINE(_what, _buf, _len) do {			\
-	EXPECT_LT(1, (_len))						\
-		TH_LOG("%s: empty (%s)", _what, retname(_len));	\
-	if ((_len) > 0) {						\
-		EXPECT_EQ('\n', (_buf)[(_len) - 1])			\
-			TH_LOG("%s: no trailing newline", _what);	\
-		EXPECT_EQ((size_t)(_len) - 1, strcspn(_buf, "\n"))	\
-			TH_LOG("%s: more than one line: '%s'", _what,	\
-			       _buf);					\
-		EXPECT_EQ((size_t)(_len), strlen(_buf))		\
-			TH_LOG("%s: holds a NUL", _what);		\
-	}								\
-} while (0)
+#define EXPECT_ONE_LINE(_what, _buf, _len)				\
+	EXPECT_STREQ("one line", line_problem(_buf, _len) ?: "one line") \
+		TH_LOG("%s: '%s'", _what, _buf)
 
 /* name, device_api, available_instances, description: one line each */
 TEST_F(mdev_sysfs, type_attr_format)
@@ -920,7 +933,7 @@ TEST_F(mdev_sysfs, type_attr_format)
 				sizeof(buf));
 		EXPECT_ONE_LINE(path, buf, len);
 		known = false;
-		for (i = 0; i < sizeof(apis) / sizeof(apis[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(apis); i++)
 			known |= !strcmp(buf, apis[i]);
 		EXPECT_TRUE(known)
 			TH_LOG("%s: unknown API '%s'", path, buf);
@@ -953,7 +966,7 @@ TEST_F(mdev_sysfs, attr_direction)
 
 		EXPECT_ERRNO(EACCES, try_open(type_path(path, type, "create"),
 					      O_RDONLY));
-		for (i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++) {
+		for (i = 0; i < ARRAY_SIZE(read_only); i++) {
 			type_path(path, type, read_only[i]);
 			if (!exists(path))
 				continue;
@@ -1223,15 +1236,14 @@ TEST_F(mdev_sysfs, duplicate_other_parent)
 	/* A type with room on any other parent */
 	np = list_dir(MDEV_CLASS, &parents);
 	for (i = 0; i < np && !other[0]; i++) {
-		pathf(path, "%s/%s/mdev_supported_types",
-			 MDEV_CLASS, parents[i]->d_name);
+		pathf(path, "%s/%s/mdev_supported_types", MDEV_CLASS,
+		      parents[i]->d_name);
 		if (same_file(path, self->ctx.types[0]) ||
 		    !strcmp(parents[i]->d_name, variant->parent))
 			continue;
 		nt = list_dir(path, &types);
 		for (j = 0; j < nt && !other[0]; j++) {
-			pathf(other, "%s/%s", path,
-				 types[j]->d_name);
+			pathf(other, "%s/%s", path, types[j]->d_name);
 			if (type_avail(other) <= 0)
 				other[0] = '\0';
 		}
@@ -1437,9 +1449,10 @@ TEST_F_TIMEOUT(mdev_sysfs, remove_while_creating, 120)
 	int stop = 0;
 
 	make_uuid(uuid);
-	creator.type = remover.type = self->ctx.types[0];
-	creator.uuid = remover.uuid = uuid;
-	creator.stop = remover.stop = &stop;
+	creator.type = self->ctx.types[0];
+	creator.uuid = uuid;
+	creator.stop = &stop;
+	remover = creator;
 	ASSERT_EQ(0, pthread_create(&tc, NULL, flip_create_fn, &creator));
 	ASSERT_EQ(0, pthread_create(&tr, NULL, flip_remove_fn, &remover));
 	sleep(RACE_SECONDS);
@@ -1588,7 +1601,9 @@ struct racer {
 	pthread_t thread;
 	const char *type;
 	int *stop;
+	int full_errno;		/* a creation may fail with this, or 0 */
 	unsigned long rounds;
+	unsigned long refused;	/* creations that failed with full_errno */
 	long err;		/* first failure, as -errno */
 	char what[64];
 };
@@ -1603,6 +1618,10 @@ static void *racer_fn(void *arg)
 	while (!__atomic_load_n(r->stop, __ATOMIC_RELAXED)) {
 		make_uuid(uuid);
 		ret = mdev_create(r->type, uuid);
+		if (r->full_errno && ret == -r->full_errno) {
+			r->refused++;
+			continue;
+		}
 		if (ret != UUID_LEN + 1) {
 			r->err = ret < 0 ? ret : -EIO;
 			snprintf(r->what, sizeof(r->what), "create %s", uuid);
@@ -1696,6 +1715,75 @@ TEST_F_TIMEOUT(mdev_sysfs, concurrent_create_remove, 120)
 	TH_LOG("%d threads on %s: %lu devices created and removed in %d s, %lu counts read",
 	       n, strrchr(type, '/') + 1, total, RACE_SECONDS, watcher.reads);
 	EXPECT_LT(0, total);
+	EXPECT_STATE(self->ctx.before, "after the race");
+}
+
+/*
+ * The same on a type with only two instances left: the threads compete
+ * for them, the losers get the parent's "full" errno, and the count comes
+ * back to where it was.
+ */
+TEST_F_TIMEOUT(mdev_sysfs, concurrent_overcommit, 300)
+{
+	struct racer racers[RACE_THREADS] = {};
+	char (*fill)[UUID_LEN + 1] = NULL;
+	unsigned long total = 0, refused = 0;
+	long avail, best = LONG_MAX, nr_fill;
+	const char *type = NULL;
+	int stop = 0, i, t;
+
+	for (t = 0; t < self->ctx.nr_types; t++) {
+		avail = type_avail(self->ctx.types[t]);
+		if (avail >= 2 && avail < best) {
+			best = avail;
+			type = self->ctx.types[t];
+		}
+	}
+	if (!type)
+		SKIP(return, "no type has two instances left");
+	if (best > 256)
+		SKIP(return, "%.900s has %ld instances left, too many", type,
+		     best);
+
+	nr_fill = best - 2;
+	if (nr_fill) {
+		fill = calloc(nr_fill, sizeof(*fill));
+		ASSERT_NE(NULL, fill);
+	}
+	for (i = 0; i < nr_fill; i++) {
+		make_uuid(fill[i]);
+		ASSERT_EQ(UUID_LEN + 1, mdev_create(type, fill[i]));
+	}
+	ASSERT_EQ(2, type_avail(type));
+
+	for (i = 0; i < RACE_THREADS; i++) {
+		racers[i].type = type;
+		racers[i].stop = &stop;
+		racers[i].full_errno = variant->full_errno;
+		ASSERT_EQ(0, pthread_create(&racers[i].thread, NULL, racer_fn,
+					    &racers[i]));
+	}
+	sleep(RACE_SECONDS);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < RACE_THREADS; i++)
+		pthread_join(racers[i].thread, NULL);
+
+	for (i = 0; i < RACE_THREADS; i++) {
+		EXPECT_EQ(0, racers[i].err)
+			TH_LOG("thread %d: %s: %s", i, racers[i].what,
+			       retname(racers[i].err));
+		total += racers[i].rounds;
+		refused += racers[i].refused;
+	}
+	TH_LOG("%d threads for 2 instances of %s: %lu created and removed, %lu refused with %s",
+	       RACE_THREADS, strrchr(type, '/') + 1, total, refused,
+	       errname(variant->full_errno));
+	EXPECT_LT(0, total);
+	EXPECT_EQ(2, type_avail(type));
+
+	for (i = 0; i < nr_fill; i++)
+		EXPECT_EQ(1, mdev_remove(fill[i]));
+	free(fill);
 	EXPECT_STATE(self->ctx.before, "after the race");
 }
 
