@@ -155,7 +155,6 @@ static int mdpy_fb_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_unmap;
 
 	pci_set_drvdata(pdev, info);
-	pci_info(pdev, "fb%d: %ux%u framebuffer\n", info->node, width, height);
 	return 0;
 
 err_unmap:
