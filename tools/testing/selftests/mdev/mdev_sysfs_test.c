@@ -1076,6 +1076,54 @@ TEST_F(mdev_sysfs, bound_to_vfio)
 		TH_LOG("%s outlived its only device", path);
 }
 
+/*
+ * Root may unbind a device from its driver through the driver core's
+ * sysfs files.  It then has no VFIO device, cannot be bound to any mdev
+ * driver again (the bus matches nothing: binding is the core's job), and
+ * can still be removed, giving everything back.
+ */
+TEST_F(mdev_sysfs, unbind_then_remove)
+{
+	char path[PATH_MAX], drv[NAME_MAX + 1], uuid[UUID_LEN + 1];
+	struct dirent **drivers;
+	int n, i;
+
+	make_uuid(uuid);
+	ASSERT_EQ(UUID_LEN + 1, mdev_create(self->ctx.types[0], uuid));
+	ASSERT_NE(NULL, link_name(dev_path(path, uuid, "driver"), drv,
+				  sizeof(drv)));
+	pathf(path, "/sys/bus/mdev/drivers/%s/unbind", drv);
+	if (!exists(path)) {
+		EXPECT_EQ(1, mdev_remove(uuid));
+		SKIP(return, "%s has no unbind file", drv);
+	}
+
+	EXPECT_EQ(UUID_LEN, write_file(path, uuid, UUID_LEN))
+		TH_LOG("unbind: %s", retname(write_file(path, uuid, UUID_LEN)));
+	EXPECT_FALSE(exists(dev_path(path, uuid, "driver")));
+	EXPECT_FALSE(exists(dev_path(path, uuid, "iommu_group")));
+	EXPECT_TRUE(exists(dev_path(path, uuid, "mdev_type")));
+
+	n = list_dir("/sys/bus/mdev/drivers", &drivers);
+	for (i = 0; i < n; i++) {
+		pathf(path, "/sys/bus/mdev/drivers/%s/bind",
+		      drivers[i]->d_name);
+		if (!exists(path))
+			continue;
+		EXPECT_ERRNO(ENODEV, write_file(path, uuid, UUID_LEN))
+			TH_LOG("binding to %s", drivers[i]->d_name);
+	}
+	free_list(drivers, n);
+	EXPECT_EQ(UUID_LEN, write_file("/sys/bus/mdev/drivers_probe", uuid,
+				       UUID_LEN));
+	EXPECT_FALSE(exists(dev_path(path, uuid, "driver")))
+		TH_LOG("drivers_probe bound %s", uuid);
+
+	EXPECT_EQ(1, mdev_remove(uuid));
+	EXPECT_FALSE(mdev_exists(uuid));
+	EXPECT_STATE(self->ctx.before, "after removing an unbound device");
+}
+
 static int uevent_open(void)
 {
 	struct sockaddr_nl sa = {

@@ -7,8 +7,8 @@
 # samples that are built, runs the mdev_sysfs_test kselftest -- each of its
 # results is one result here, named "sysfs.<fixture>.<variant>.<test>"; a
 # sample that is not built shows up as that sample's tests skipped.  Then
-# unloads each sample while it has a device of every type and a writer
-# keeps creating more, which must remove them all with its parent, and
+# unloads each sample while it has a device of every type (one of them
+# unbound from its driver) and a writer keeps creating more, which must remove them all with its parent, and
 # unloads the core.  The parents' MDEV_STATE=registered/unregistered
 # uevents are checked along the way.
 #
@@ -124,6 +124,11 @@ for s in $samples; do
 		u=$(mdev_uuid)
 		echo "$u" >"$t/create" && uuids+=("$u")
 	done
+	# One of them unbound from its driver, as root may do
+	if [ "${#uuids[@]}" -gt 1 ]; then
+		drv=$(readlink "/sys/bus/mdev/devices/${uuids[0]}/driver")
+		echo "${uuids[0]}" >"/sys/bus/mdev/drivers/${drv##*/}/unbind"
+	fi
 	types=("$parent"/mdev_supported_types/*)
 	last=${types[-1]}
 	creator "$last" &
