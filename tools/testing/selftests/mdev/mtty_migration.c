@@ -1,0 +1,666 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VFIO migration (v2) of mtty devices, driven through the uAPI only: the
+ * state of one dual-port device is saved (RUNNING -> STOP -> STOP_COPY,
+ * reading the data fd to its end) and resumed into another (STOP ->
+ * RESUMING, writing the data, -> STOP -> RUNNING); the receiving device's
+ * UART registers and FIFO contents are then read back through its regions.
+ * Also: PRE_COPY, refused transitions, bad streams, reset, and the
+ * argument checks of VFIO_DEVICE_FEATURE.
+ *
+ * Needs root, vfio_iommu_type1 and the mtty module loaded; the tests create
+ * and remove their own devices.  MTTY_TYPES overrides the directory of
+ * mtty's types.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/serial_reg.h>
+#include <linux/vfio.h>
+
+#include "kselftest_harness.h"
+
+#define MTTY_TYPES_DEFAULT	"/sys/class/mdev_bus/mtty/mdev_supported_types"
+#define MDEV_DEVICES		"/sys/bus/mdev/devices"
+#define UUID_LEN		36
+#define FIFO_SIZE		16
+
+/* What user space sees of the IIR with the FIFOs on */
+#define IIR_FIFO		0xc0
+
+struct mtty {
+	char uuid[UUID_LEN + 1];
+	int group;
+	int fd;
+	uint64_t bar[2];	/* file offsets of the UARTs' BARs */
+	uint64_t cfg;
+};
+
+/* VFIO_DEVICE_FEATURE with room for the largest payload we send */
+struct feature {
+	struct vfio_device_feature hdr;
+	union {
+		struct vfio_device_feature_migration mig;
+		struct vfio_device_feature_mig_state state;
+		struct vfio_device_feature_mig_data_size size;
+		uint64_t pad[2];
+	};
+};
+
+static const char *types_dir(void)
+{
+	const char *dir = getenv("MTTY_TYPES");
+
+	return dir && *dir ? dir : MTTY_TYPES_DEFAULT;
+}
+
+static int sysfs_write(const char *path, const char *val)
+{
+	ssize_t ret;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, val, strlen(val));
+	ret = ret < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int new_uuid(char *uuid)
+{
+	ssize_t len;
+	int fd;
+
+	fd = open("/proc/sys/kernel/random/uuid", O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	len = read(fd, uuid, UUID_LEN);
+	close(fd);
+	if (len != UUID_LEN)
+		return -EIO;
+	uuid[UUID_LEN] = '\0';
+	return 0;
+}
+
+/* Create an mtty device with @ports UARTs; 0 or -errno */
+static int mtty_create(struct mtty *m, int ports)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	ret = new_uuid(m->uuid);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "%s/mtty-%d/create", types_dir(), ports);
+	return sysfs_write(path, m->uuid);
+}
+
+static void mtty_remove(struct mtty *m)
+{
+	char path[PATH_MAX];
+
+	if (m->fd >= 0)
+		close(m->fd);
+	if (m->group >= 0)
+		close(m->group);
+	m->fd = -1;
+	m->group = -1;
+	if (!m->uuid[0])
+		return;
+	snprintf(path, sizeof(path), MDEV_DEVICES "/%s/remove", m->uuid);
+	sysfs_write(path, "1");
+	m->uuid[0] = '\0';
+}
+
+/* Open @m like QEMU does: its group into @container, then the device. */
+static int mtty_open(struct mtty *m, int container, bool set_iommu)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	struct vfio_region_info info = { .argsz = sizeof(info) };
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t len;
+	int i;
+
+	snprintf(path, sizeof(path), MDEV_DEVICES "/%s/iommu_group", m->uuid);
+	len = readlink(path, link, sizeof(link) - 1);
+	if (len < 0)
+		return -errno;
+	link[len] = '\0';
+	snprintf(path, sizeof(path), "/dev/vfio/%s", basename(link));
+
+	m->group = open(path, O_RDWR);
+	if (m->group < 0)
+		return -errno;
+	if (ioctl(m->group, VFIO_GROUP_GET_STATUS, &status))
+		return -errno;
+	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
+		return -EBUSY;
+	if (ioctl(m->group, VFIO_GROUP_SET_CONTAINER, &container))
+		return -errno;
+	if (set_iommu && ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		return -errno;
+	m->fd = ioctl(m->group, VFIO_GROUP_GET_DEVICE_FD, m->uuid);
+	if (m->fd < 0)
+		return -errno;
+
+	for (i = 0; i < 2; i++) {
+		info.index = VFIO_PCI_BAR0_REGION_INDEX + i;
+		if (ioctl(m->fd, VFIO_DEVICE_GET_REGION_INFO, &info))
+			return -errno;
+		m->bar[i] = info.offset;
+	}
+	info.index = VFIO_PCI_CONFIG_REGION_INDEX;
+	if (ioctl(m->fd, VFIO_DEVICE_GET_REGION_INFO, &info))
+		return -errno;
+	m->cfg = info.offset;
+	return 0;
+}
+
+static int reg_read(struct mtty *m, int port, int reg)
+{
+	uint8_t val;
+
+	if (pread(m->fd, &val, 1, m->bar[port] + reg) != 1)
+		return -1;
+	return val;
+}
+
+static int reg_write(struct mtty *m, int port, int reg, uint8_t val)
+{
+	return pwrite(m->fd, &val, 1, m->bar[port] + reg) == 1 ? 0 : -1;
+}
+
+static int send_str(struct mtty *m, int port, const char *s)
+{
+	for (; *s; s++)
+		if (reg_write(m, port, UART_TX, *s))
+			return -1;
+	return 0;
+}
+
+/* VFIO_DEVICE_FEATURE; returns 0 or -errno */
+static int feature(int fd, uint32_t flags, struct feature *f, size_t payload)
+{
+	f->hdr.argsz = sizeof(f->hdr) + payload;
+	f->hdr.flags = flags;
+	return ioctl(fd, VFIO_DEVICE_FEATURE, f) ? -errno : 0;
+}
+
+/* Move to @state; *data_fd gets the new session's fd or -1. 0 or -errno */
+static int set_state(struct mtty *m, uint32_t state, int *data_fd)
+{
+	struct feature f = { .state = { .device_state = state, .data_fd = -2 } };
+	int ret;
+
+	ret = feature(m->fd, VFIO_DEVICE_FEATURE_SET |
+		      VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &f, sizeof(f.state));
+	if (data_fd)
+		*data_fd = f.state.data_fd;
+	else if (!ret && f.state.data_fd >= 0)
+		close(f.state.data_fd);
+	return ret;
+}
+
+static int get_state(struct mtty *m)
+{
+	struct feature f = { };
+
+	if (feature(m->fd, VFIO_DEVICE_FEATURE_GET |
+		    VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &f, sizeof(f.state)))
+		return -errno;
+	return f.state.device_state;
+}
+
+/* Signal @efd on INTx of @m; 0 or -errno */
+static int set_intx(struct mtty *m, int efd)
+{
+	struct {
+		struct vfio_irq_set set;
+		int32_t fd;
+	} irq = {
+		.set = {
+			.argsz = sizeof(irq),
+			.flags = VFIO_IRQ_SET_DATA_EVENTFD |
+				 VFIO_IRQ_SET_ACTION_TRIGGER,
+			.index = VFIO_PCI_INTX_IRQ_INDEX,
+			.count = 1,
+		},
+		.fd = efd,
+	};
+
+	return ioctl(m->fd, VFIO_DEVICE_SET_IRQS, &irq) ? -errno : 0;
+}
+
+/* Read a data fd to its end; the length or -errno */
+static ssize_t read_all(int fd, uint8_t *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf + len, size - len)) > 0)
+		len += n;
+	return n < 0 ? -errno : (ssize_t)len;
+}
+
+static int precopy_info(int fd, struct vfio_precopy_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	return ioctl(fd, VFIO_MIG_GET_PRECOPY_INFO, info) ? -errno : 0;
+}
+
+static void mig_cleanup(struct mtty *src, struct mtty *dst, int *container)
+{
+	mtty_remove(src);
+	mtty_remove(dst);
+	if (*container >= 0)
+		close(*container);
+	*container = -1;
+}
+
+/*
+ * Two dual-port devices in one container.  0, or -errno with @what set;
+ * the teardown does not run when the setup fails, so this cleans up.
+ */
+static int mig_setup(struct mtty *src, struct mtty *dst, int *container,
+		     size_t *data_size, const char **what)
+{
+	struct feature f = { };
+	int ret;
+
+	*what = "create the devices";
+	ret = mtty_create(src, 2);
+	if (!ret)
+		ret = mtty_create(dst, 2);
+	if (ret)
+		goto err;
+
+	*what = "open them";
+	*container = open("/dev/vfio/vfio", O_RDWR);
+	if (*container < 0) {
+		ret = -errno;
+		goto err;
+	}
+	ret = mtty_open(src, *container, true);
+	if (!ret)
+		ret = mtty_open(dst, *container, false);
+	if (ret)
+		goto err;
+
+	*what = "get VFIO_DEVICE_FEATURE_MIGRATION";
+	ret = feature(src->fd, VFIO_DEVICE_FEATURE_GET |
+		      VFIO_DEVICE_FEATURE_MIGRATION, &f, sizeof(f.mig));
+	if (ret)
+		goto err;
+	*what = "get VFIO_DEVICE_FEATURE_MIG_DATA_SIZE";
+	ret = feature(src->fd, VFIO_DEVICE_FEATURE_GET |
+		      VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &f, sizeof(f.size));
+	if (ret)
+		goto err;
+	*data_size = f.size.stop_copy_length;
+	return 0;
+
+err:
+	mig_cleanup(src, dst, container);
+	return ret;
+}
+
+FIXTURE(mtty_mig) {
+	struct mtty src;
+	struct mtty dst;
+	struct mtty extra;	/* a device of another kind, made by a test */
+	int container;
+	size_t data_size;
+};
+
+FIXTURE_SETUP(mtty_mig)
+{
+	const char *what;
+	int ret;
+
+	self->src = (struct mtty){ .group = -1, .fd = -1 };
+	self->dst = (struct mtty){ .group = -1, .fd = -1 };
+	self->extra = (struct mtty){ .group = -1, .fd = -1 };
+	self->container = -1;
+
+	if (access(types_dir(), F_OK))
+		SKIP(return, "no mtty types at %s (load mtty.ko)", types_dir());
+
+	ret = mig_setup(&self->src, &self->dst, &self->container,
+			&self->data_size, &what);
+	if (ret == -ENOTTY)
+		SKIP(return,
+		     "VFIO_DEVICE_FEATURE does not reach mtty: vfio_mdev offers no migration to classic parents");
+	ASSERT_EQ(0, ret) TH_LOG("cannot %s: %s", what, strerror(-ret));
+	ASSERT_LT(16, self->data_size);
+	ASSERT_GT(4096, self->data_size);
+}
+
+FIXTURE_TEARDOWN(mtty_mig)
+{
+	mtty_remove(&self->extra);
+	mig_cleanup(&self->src, &self->dst, &self->container);
+}
+
+/* Program both UARTs of @m with state worth migrating. */
+static int program_source(struct mtty *m)
+{
+	int ret = 0;
+
+	/* Port 0: 9600 8N1, FIFO at trigger 4, three bytes below it */
+	ret |= reg_write(m, 0, UART_LCR, UART_LCR_DLAB);
+	ret |= reg_write(m, 0, UART_DLL, 12);
+	ret |= reg_write(m, 0, UART_DLM, 0);
+	ret |= reg_write(m, 0, UART_LCR, UART_LCR_WLEN8);
+	ret |= reg_write(m, 0, UART_FCR, UART_FCR_ENABLE_FIFO |
+			 UART_FCR_TRIGGER_4);
+	ret |= reg_write(m, 0, UART_IER, UART_IER_RDI | UART_IER_RLSI);
+	ret |= reg_write(m, 0, UART_MCR, UART_MCR_DTR | UART_MCR_RTS |
+			 UART_MCR_OUT2);
+	ret |= reg_write(m, 0, UART_SCR, 0x5a);
+	ret |= send_str(m, 0, "MIG");
+
+	/* Port 1: trigger 14, one byte more than the FIFO holds */
+	ret |= reg_write(m, 1, UART_FCR, UART_FCR_ENABLE_FIFO |
+			 UART_FCR_TRIGGER_14);
+	ret |= reg_write(m, 1, UART_IER, UART_IER_RDI | UART_IER_RLSI);
+	ret |= reg_write(m, 1, UART_SCR, 0xa5);
+	ret |= send_str(m, 1, "port1-data-01234X");
+	return ret;
+}
+
+TEST_F(mtty_mig, feature_args)
+{
+	struct feature f = { };
+
+	ASSERT_EQ(0, feature(self->src.fd, VFIO_DEVICE_FEATURE_GET |
+			     VFIO_DEVICE_FEATURE_MIGRATION, &f, sizeof(f.mig)));
+	EXPECT_EQ(VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_PRE_COPY,
+		  f.mig.flags);
+
+	/* PROBE answers for GET and SET of the state */
+	EXPECT_EQ(0, feature(self->src.fd, VFIO_DEVICE_FEATURE_PROBE |
+			     VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET |
+			     VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &f, 0));
+	/* ... but MIGRATION cannot be SET */
+	EXPECT_EQ(-EINVAL, feature(self->src.fd, VFIO_DEVICE_FEATURE_PROBE |
+				   VFIO_DEVICE_FEATURE_SET |
+				   VFIO_DEVICE_FEATURE_MIGRATION, &f, 0));
+	/* GET and SET together without PROBE */
+	EXPECT_EQ(-EINVAL, feature(self->src.fd, VFIO_DEVICE_FEATURE_GET |
+				   VFIO_DEVICE_FEATURE_SET |
+				   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &f,
+				   sizeof(f.state)));
+	/* Neither GET nor SET */
+	EXPECT_EQ(-EINVAL, feature(self->src.fd,
+				   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &f,
+				   sizeof(f.state)));
+	/* An unknown flag */
+	EXPECT_EQ(-EINVAL, feature(self->src.fd, VFIO_DEVICE_FEATURE_GET |
+				   (1u << 20) | VFIO_DEVICE_FEATURE_MIGRATION,
+				   &f, sizeof(f.mig)));
+	/* A payload one byte short */
+	EXPECT_EQ(-EINVAL, feature(self->src.fd, VFIO_DEVICE_FEATURE_GET |
+				   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &f,
+				   sizeof(f.state) - 1));
+	/* A header one byte short */
+	f.hdr.argsz = sizeof(f.hdr) - 1;
+	f.hdr.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION;
+	EXPECT_EQ(-1, ioctl(self->src.fd, VFIO_DEVICE_FEATURE, &f));
+	EXPECT_EQ(EINVAL, errno);
+	/* A feature mtty does not have */
+	EXPECT_EQ(-ENOTTY, feature(self->src.fd, VFIO_DEVICE_FEATURE_GET |
+				   VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, &f, 0));
+
+	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->src));
+}
+
+TEST_F(mtty_mig, save_and_resume)
+{
+	uint8_t data[4096];
+	char rx[FIFO_SIZE + 1];
+	uint64_t count;
+	ssize_t len, n;
+	int fd, efd, i;
+
+	ASSERT_EQ(0, program_source(&self->src));
+
+	/* Save: RUNNING -> STOP -> STOP_COPY, read the fd to its end */
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_STOP, &fd));
+	EXPECT_EQ(-1, fd);
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_STOP_COPY, &fd));
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(VFIO_DEVICE_STATE_STOP_COPY, get_state(&self->src));
+	len = read_all(fd, data, sizeof(data));
+	ASSERT_EQ((ssize_t)self->data_size, len);
+	/* A stream fd: no positioned reads */
+	EXPECT_EQ(-1, pread(fd, data, 1, 0));
+	EXPECT_EQ(ESPIPE, errno);
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_STOP, NULL));
+	/* The session ended with STOP_COPY */
+	EXPECT_EQ(-1, read(fd, data, 1));
+	EXPECT_EQ(ENODEV, errno);
+	close(fd);
+
+	/* The receiver's interrupt, to see what a stopped device held back */
+	efd = eventfd(0, EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, set_intx(&self->dst, efd));
+
+	/* Resume: STOP -> RESUMING, write it in two pieces, -> STOP */
+	ASSERT_EQ(0, set_state(&self->dst, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(0, set_state(&self->dst, VFIO_DEVICE_STATE_RESUMING, &fd));
+	ASSERT_LE(0, fd);
+	n = write(fd, data, 5);
+	ASSERT_EQ(5, n);
+	n = write(fd, data + 5, len - 5);
+	ASSERT_EQ(len - 5, n);
+	/* Nothing fits beyond the stream of one device */
+	EXPECT_EQ(-1, write(fd, data, 1));
+	EXPECT_EQ(ENOSPC, errno);
+	ASSERT_EQ(0, set_state(&self->dst, VFIO_DEVICE_STATE_STOP, NULL));
+	close(fd);
+	/* Stopped: no interrupt yet, though a cause is pending */
+	EXPECT_EQ(-1, read(efd, &count, sizeof(count)));
+	ASSERT_EQ(0, set_state(&self->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	EXPECT_EQ(sizeof(count), read(efd, &count, sizeof(count)));
+	EXPECT_EQ(1, count);
+	close(efd);
+
+	/* Port 0 as programmed, three bytes below the trigger: timeout */
+	EXPECT_EQ(UART_LCR_WLEN8, reg_read(&self->dst, 0, UART_LCR));
+	EXPECT_EQ(UART_MCR_DTR | UART_MCR_RTS | UART_MCR_OUT2,
+		  reg_read(&self->dst, 0, UART_MCR));
+	EXPECT_EQ(0x5a, reg_read(&self->dst, 0, UART_SCR));
+	EXPECT_EQ(UART_IER_RDI | UART_IER_RLSI,
+		  reg_read(&self->dst, 0, UART_IER));
+	EXPECT_EQ(IIR_FIFO | UART_IIR_RX_TIMEOUT,
+		  reg_read(&self->dst, 0, UART_IIR));
+	/* The loopback plug: RTS to CTS, DTR to DSR and DCD; deltas kept */
+	EXPECT_EQ(UART_MSR_CTS | UART_MSR_DSR | UART_MSR_DCD | UART_MSR_DCTS |
+		  UART_MSR_DDSR | UART_MSR_DDCD,
+		  reg_read(&self->dst, 0, UART_MSR));
+	EXPECT_EQ(UART_MSR_CTS | UART_MSR_DSR | UART_MSR_DCD,
+		  reg_read(&self->dst, 0, UART_MSR));
+	EXPECT_EQ(UART_LSR_DR | UART_LSR_THRE | UART_LSR_TEMT,
+		  reg_read(&self->dst, 0, UART_LSR));
+	for (i = 0; i < 3; i++)
+		rx[i] = reg_read(&self->dst, 0, UART_RX);
+	rx[i] = '\0';
+	EXPECT_STREQ("MIG", rx);
+	EXPECT_EQ(UART_LSR_THRE | UART_LSR_TEMT,
+		  reg_read(&self->dst, 0, UART_LSR));
+	EXPECT_EQ(IIR_FIFO | UART_IIR_NO_INT, reg_read(&self->dst, 0, UART_IIR));
+	/* The divisor */
+	ASSERT_EQ(0, reg_write(&self->dst, 0, UART_LCR,
+			       UART_LCR_DLAB | UART_LCR_WLEN8));
+	EXPECT_EQ(12, reg_read(&self->dst, 0, UART_DLL));
+	EXPECT_EQ(0, reg_read(&self->dst, 0, UART_DLM));
+
+	/* Port 1: full FIFO, overrun latched, above the trigger */
+	EXPECT_EQ(0xa5, reg_read(&self->dst, 1, UART_SCR));
+	EXPECT_EQ(IIR_FIFO | UART_IIR_RLSI, reg_read(&self->dst, 1, UART_IIR));
+	EXPECT_EQ(UART_LSR_DR | UART_LSR_OE | UART_LSR_THRE | UART_LSR_TEMT,
+		  reg_read(&self->dst, 1, UART_LSR));
+	EXPECT_EQ(IIR_FIFO | UART_IIR_RDI, reg_read(&self->dst, 1, UART_IIR));
+	for (i = 0; i < FIFO_SIZE; i++)
+		rx[i] = reg_read(&self->dst, 1, UART_RX);
+	rx[i] = '\0';
+	EXPECT_STREQ("port1-data-01234", rx);
+	EXPECT_EQ(UART_LSR_THRE | UART_LSR_TEMT,
+		  reg_read(&self->dst, 1, UART_LSR));
+
+	/* The source, back to RUNNING, kept its own state */
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	EXPECT_EQ('M', reg_read(&self->src, 0, UART_RX));
+}
+
+TEST_F(mtty_mig, precopy)
+{
+	struct vfio_precopy_info info;
+	uint8_t data[4096];
+	ssize_t head, rest;
+	int fd, fd2;
+
+	ASSERT_EQ(0, program_source(&self->src));
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_PRE_COPY, &fd));
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, precopy_info(fd, &info));
+	ASSERT_LT(0, info.initial_bytes);
+	EXPECT_EQ(0, info.dirty_bytes);
+
+	head = read(fd, data, sizeof(data));
+	ASSERT_EQ((ssize_t)info.initial_bytes, head);
+	/* A temporary end of the stream while running */
+	EXPECT_EQ(-1, read(fd, data, sizeof(data)));
+	EXPECT_EQ(ENOMSG, errno);
+	ASSERT_EQ(0, precopy_info(fd, &info));
+	EXPECT_EQ(0, info.initial_bytes);
+	/* Still running: the UARTs work */
+	EXPECT_EQ(0x5a, reg_read(&self->src, 0, UART_SCR));
+
+	/* STOP_COPY continues the same session */
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_STOP_COPY, &fd2));
+	EXPECT_EQ(-1, fd2);
+	rest = read_all(fd, data + head, sizeof(data) - head);
+	ASSERT_EQ((ssize_t)self->data_size, head + rest);
+	EXPECT_EQ(-EINVAL, precopy_info(fd, &info));
+
+	/* The whole stream resumes on the other device */
+	ASSERT_EQ(0, set_state(&self->dst, VFIO_DEVICE_STATE_RESUMING, &fd2));
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(head + rest, write(fd2, data, head + rest));
+	ASSERT_EQ(0, set_state(&self->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	close(fd2);
+	EXPECT_EQ(0x5a, reg_read(&self->dst, 0, UART_SCR));
+	EXPECT_EQ('M', reg_read(&self->dst, 0, UART_RX));
+
+	/* STOP_COPY -> RUNNING ends the session */
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	EXPECT_EQ(-1, read(fd, data, 1));
+	EXPECT_EQ(ENODEV, errno);
+	close(fd);
+}
+
+TEST_F(mtty_mig, refused_transitions)
+{
+	int fd;
+
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_STOP_COPY, &fd));
+	ASSERT_LE(0, fd);
+	/* The saving group cannot be re-entered from STOP_COPY */
+	EXPECT_EQ(-EINVAL, set_state(&self->src, VFIO_DEVICE_STATE_PRE_COPY,
+				     NULL));
+	EXPECT_EQ(VFIO_DEVICE_STATE_STOP_COPY, get_state(&self->src));
+	/* P2P is not offered; ERROR and unknown states cannot be asked for */
+	EXPECT_EQ(-EINVAL, set_state(&self->src, VFIO_DEVICE_STATE_RUNNING_P2P,
+				     NULL));
+	EXPECT_EQ(-EINVAL, set_state(&self->src,
+				     VFIO_DEVICE_STATE_PRE_COPY_P2P, NULL));
+	EXPECT_EQ(-EINVAL, set_state(&self->src, VFIO_DEVICE_STATE_ERROR,
+				     NULL));
+	EXPECT_EQ(-EINVAL, set_state(&self->src, 1000, NULL));
+	EXPECT_EQ(VFIO_DEVICE_STATE_STOP_COPY, get_state(&self->src));
+
+	/* A reset returns to RUNNING and ends the session */
+	ASSERT_EQ(0, ioctl(self->src.fd, VFIO_DEVICE_RESET));
+	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->src));
+	EXPECT_EQ(-1, read(fd, &fd, 1));
+	EXPECT_EQ(ENODEV, errno);
+	close(fd);
+}
+
+TEST_F(mtty_mig, bad_streams)
+{
+	uint8_t data[4096], junk[64];
+	ssize_t len;
+	int fd;
+
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_STOP_COPY, &fd));
+	len = read_all(fd, data, sizeof(data));
+	ASSERT_EQ((ssize_t)self->data_size, len);
+	close(fd);
+
+	/* A header that is not mtty's is refused as it arrives */
+	memset(junk, 0xee, sizeof(junk));
+	ASSERT_EQ(0, set_state(&self->dst, VFIO_DEVICE_STATE_RESUMING, &fd));
+	EXPECT_EQ(-1, write(fd, junk, sizeof(junk)));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* A truncated stream fails the load and stays RESUMING */
+	ASSERT_EQ(len - 1, write(fd, data, len - 1));
+	EXPECT_EQ(-EINVAL, set_state(&self->dst, VFIO_DEVICE_STATE_STOP,
+				     NULL));
+	EXPECT_EQ(VFIO_DEVICE_STATE_RESUMING, get_state(&self->dst));
+	/* ... until the rest arrives */
+	ASSERT_EQ(1, write(fd, data + len - 1, 1));
+	EXPECT_EQ(0, set_state(&self->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	close(fd);
+
+	/* A register value no UART can hold fails the load */
+	data[16] = 0xff;	/* IER of the first UART record */
+	ASSERT_EQ(0, set_state(&self->dst, VFIO_DEVICE_STATE_RESUMING, &fd));
+	ASSERT_EQ(len, write(fd, data, len));
+	EXPECT_EQ(-EINVAL, set_state(&self->dst, VFIO_DEVICE_STATE_RUNNING,
+				     NULL));
+	EXPECT_EQ(VFIO_DEVICE_STATE_RESUMING, get_state(&self->dst));
+	ASSERT_EQ(0, ioctl(self->dst.fd, VFIO_DEVICE_RESET));
+	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->dst));
+	close(fd);
+}
+
+TEST_F(mtty_mig, wrong_device_kind)
+{
+	struct mtty *single = &self->extra;
+	uint8_t data[4096];
+	ssize_t len;
+	int fd;
+
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_STOP_COPY, &fd));
+	len = read_all(fd, data, sizeof(data));
+	ASSERT_EQ((ssize_t)self->data_size, len);
+	close(fd);
+
+	/* A dual-port stream does not resume into a single-port device */
+	ASSERT_EQ(0, mtty_create(single, 1));
+	ASSERT_EQ(0, mtty_open(single, self->container, false));
+	ASSERT_EQ(0, set_state(single, VFIO_DEVICE_STATE_RESUMING, &fd));
+	EXPECT_EQ(-1, write(fd, data, len));
+	EXPECT_TRUE(errno == EINVAL || errno == ENOSPC);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
