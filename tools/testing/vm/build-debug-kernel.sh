@@ -135,8 +135,7 @@ trap 'kill "$ticker" 2>/dev/null; rm -f "$defined"' EXIT
 
 if ! make -j"$jobs" bzImage modules >"$cache/build.log" 2>&1; then
 	kill "$ticker" 2>/dev/null || true
-	grep -E 'error|Error' "$cache/build.log" | head -n 40 >&2 || true
-	tail -n 30 "$cache/build.log" >&2
+	grep -E -B3 -A3 '(error|warning):|\*\*\*' "$cache/build.log" | head -n 60 >&2 || true
 	die "kernel build failed (full log: $cache/build.log)"
 fi
 kill "$ticker" 2>/dev/null || true

@@ -31,7 +31,7 @@ failures=()
 # count_suite <kernel> <name> <ktap> <rc>
 count_suite() {
 	local k=$1 name=$2 ktap=$3 rc=$4
-	local p=0 f=0 s=0 plan= line
+	local p=0 f=0 s=0 plan='' line
 	while IFS= read -r line; do
 		line=${line%$'\r'}
 		case $line in
@@ -87,6 +87,7 @@ for k in "${kernels[@]}"; do
 		name=$(basename "$s" .sh)
 		if [ -n "${MDEV_SUITES:-}" ]; then
 			sel=0
+			# shellcheck disable=SC2053 # globs wanted
 			for pat in $MDEV_SUITES; do [[ $name == $pat ]] && sel=1; done
 			[ "$sel" = 1 ] || continue
 		fi

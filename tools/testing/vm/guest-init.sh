@@ -42,9 +42,9 @@ echo "$status" >"$rig/status"
 
 # kmemleak needs two scans, some seconds apart, to report an object.
 if [ -w /sys/kernel/debug/kmemleak ]; then
-	echo "mdev-rig: kmemleak scan"
+	echo "mdev-rig: kmemleak scan at $(cut -d" " -f1 /proc/uptime)s"
 	echo scan >/sys/kernel/debug/kmemleak
-	sleep 6
+	sleep 5
 	echo scan >/sys/kernel/debug/kmemleak
 	cat /sys/kernel/debug/kmemleak >"$rig/kmemleak.txt"
 	if [ -s "$rig/kmemleak.txt" ]; then
@@ -57,5 +57,5 @@ fi
 
 dmesg >"$rig/dmesg.txt"
 echo "mdev-rig: command exited with status $status"
-echo done >"$rig/done"
+echo "done" >"$rig/done"
 poweroff

@@ -160,7 +160,8 @@ cmdline="console=ttyS0 panic=-1 $quiet"
 cmdline+=" $append"
 
 qemu=(qemu-system-x86_64
-	-accel "tcg,thread=${MDEV_TCG_THREAD:-single}" -cpu max -smp "$smp" -m "$mem"
+	-machine q35 -accel "tcg,thread=${MDEV_TCG_THREAD:-single}"
+	-cpu max,la57=off -smp "$smp" -m "$mem"
 	-nographic -no-reboot -nodefaults -display none -monitor none -bios qboot.rom
 	-chardev "file,id=con,path=$log" -serial chardev:con
 	-kernel "$image" -initrd "$initrd" -append "$cmdline"
