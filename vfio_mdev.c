@@ -382,9 +382,10 @@ EXPORT_SYMBOL_GPL(vfio_mdev_dma_rw);
 /**
  * vfio_mdev_unmap_user_range() - revoke user mappings of part of a device
  * @mdev: a device of a classic parent
- * @offset: the offset into the device file descriptor, rounded down to a
- *          page
- * @len: the length of the range, rounded up to pages; 0 means up to the end
+ * @offset: the offset into the device file descriptor, a multiple of
+ *          %PAGE_SIZE
+ * @len: the length of the range, rounded up to whole pages; 0 means up to
+ *       the end
  *
  * Zaps every user mapping of the range made through &mdev_parent_ops.mmap,
  * in every process.  The next access to it faults, into the fault handler
