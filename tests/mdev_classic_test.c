@@ -99,10 +99,19 @@ struct mct_state {
 	u64 dma_iova;
 	u32 dma_len;
 	s32 status;
-	struct page *pinned;
-	u64 pinned_iova;
 	struct eventfd_ctx *req_trigger;
 	int fail_open;
+
+	/*
+	 * VFIO calls dma_unmap with its own locks held, and takes them again
+	 * when we pin or unpin: no lock held across those calls may be taken
+	 * in dma_unmap.  This one only guards the bookkeeping, never a call
+	 * into VFIO, and never nests with @lock.
+	 */
+	struct mutex pin_lock;	/* protects the members below */
+	struct page *pinned;
+	u64 pinned_iova;
+	bool pinning;
 };
 
 static const struct class mct_class = {
@@ -157,6 +166,7 @@ static int mct_create(struct mdev_device *mdev)
 	}
 	state->mdev = mdev;
 	mutex_init(&state->lock);
+	mutex_init(&state->pin_lock);
 	mct_init_config(state->config);
 
 	mutex_lock(&mct_state_lock);
@@ -177,6 +187,7 @@ static void mct_remove(struct mdev_device *mdev)
 
 	/* Mappings hold the device file open: none is left by now */
 	put_page(state->buf);
+	mutex_destroy(&state->pin_lock);
 	mutex_destroy(&state->lock);
 	kfree(state);
 
@@ -197,14 +208,51 @@ static int mct_open_device(struct mdev_device *mdev)
 	return ret;
 }
 
-static void mct_unpin_locked(struct mct_state *state)
+/* Give the pinned page back if it lies in [@iova, @iova + @length) */
+static void mct_unpin_range(struct mct_state *state, u64 iova, u64 length)
 {
-	lockdep_assert_held(&state->lock);
+	u64 pinned_iova = 0;
+	bool found = false;
 
-	if (!state->pinned)
-		return;
-	vfio_mdev_unpin_pages(state->mdev, state->pinned_iova, 1);
-	state->pinned = NULL;
+	scoped_guard(mutex, &state->pin_lock) {
+		if (state->pinned && state->pinned_iova >= iova &&
+		    state->pinned_iova - iova < length) {
+			pinned_iova = state->pinned_iova;
+			state->pinned = NULL;
+			found = true;
+		}
+	}
+	if (found)
+		vfio_mdev_unpin_pages(state->mdev, pinned_iova, 1);
+}
+
+/*
+ * Pin the page at @iova and keep it until it is unmapped.  An unmap racing
+ * with us may call dma_unmap before the page is recorded; VFIO calls it
+ * again until the page is given back.
+ */
+static int mct_pin(struct mct_state *state, u64 iova)
+{
+	struct page *page;
+	int ret;
+
+	scoped_guard(mutex, &state->pin_lock) {
+		if (state->pinned || state->pinning)
+			return -EBUSY;
+		state->pinning = true;
+	}
+
+	ret = vfio_mdev_pin_pages(state->mdev, iova, 1,
+				  IOMMU_READ | IOMMU_WRITE, &page);
+
+	scoped_guard(mutex, &state->pin_lock) {
+		state->pinning = false;
+		if (ret == 1) {
+			state->pinned = page;
+			state->pinned_iova = iova;
+		}
+	}
+	return ret;
 }
 
 static void mct_close_device(struct mdev_device *mdev)
@@ -213,8 +261,9 @@ static void mct_close_device(struct mdev_device *mdev)
 
 	mct_count(mdev, MCT_CLOSE_DEVICE);
 
+	mct_unpin_range(state, 0, U64_MAX);
+
 	mutex_lock(&state->lock);
-	mct_unpin_locked(state);
 	if (state->req_trigger) {
 		eventfd_ctx_put(state->req_trigger);
 		state->req_trigger = NULL;
@@ -225,51 +274,63 @@ static void mct_close_device(struct mdev_device *mdev)
 	mutex_unlock(&state->lock);
 }
 
+/* Runs without @lock: it calls into VFIO, see &mct_state.pin_lock */
 static void mct_run_command(struct mct_state *state, u32 cmd)
 {
-	struct page *page;
+	u64 iova;
+	u32 len;
 	int ret;
 
-	lockdep_assert_held(&state->lock);
+	scoped_guard(mutex, &state->lock) {
+		iova = state->dma_iova;
+		len = state->dma_len;
+	}
 
 	switch (cmd) {
 	case MCT_CMD_DMA_TO_BUF:
 	case MCT_CMD_DMA_FROM_BUF:
-		if (!state->dma_len || state->dma_len > MCT_BUF_SIZE) {
+		if (!len || len > MCT_BUF_SIZE) {
 			ret = -EINVAL;
 			break;
 		}
-		ret = vfio_mdev_dma_rw(state->mdev, state->dma_iova,
-				       page_address(state->buf),
-				       state->dma_len,
+		ret = vfio_mdev_dma_rw(state->mdev, iova,
+				       page_address(state->buf), len,
 				       cmd == MCT_CMD_DMA_FROM_BUF);
 		break;
 	case MCT_CMD_PIN:
-		if (state->pinned) {
-			ret = -EBUSY;
-			break;
-		}
-		ret = vfio_mdev_pin_pages(state->mdev, state->dma_iova, 1,
-					  IOMMU_READ | IOMMU_WRITE, &page);
-		if (ret == 1) {
-			state->pinned = page;
-			state->pinned_iova = state->dma_iova;
-		}
+		ret = mct_pin(state, iova);
 		break;
 	case MCT_CMD_UNPIN:
-		mct_unpin_locked(state);
+		mct_unpin_range(state, 0, U64_MAX);
 		ret = 0;
 		break;
 	default:
 		ret = -EINVAL;
 		break;
 	}
+
+	guard(mutex)(&state->lock);
 	state->status = ret;
 }
 
 static int mct_regs_access(struct mct_state *state, u64 off, u32 *val,
 			   bool write)
 {
+	if (off == MCT_REG_CMD) {
+		if (write)
+			mct_run_command(state, *val);
+		else
+			*val = 0;
+		return 0;
+	}
+	if (off == MCT_REG_PINNED) {
+		if (!write) {
+			guard(mutex)(&state->pin_lock);
+			*val = !!state->pinned;
+		}
+		return 0;
+	}
+
 	guard(mutex)(&state->lock);
 
 	switch (off) {
@@ -292,19 +353,9 @@ static int mct_regs_access(struct mct_state *state, u64 off, u32 *val,
 		else
 			*val = state->dma_len;
 		return 0;
-	case MCT_REG_CMD:
-		if (write)
-			mct_run_command(state, *val);
-		else
-			*val = 0;
-		return 0;
 	case MCT_REG_STATUS:
 		if (!write)
 			*val = state->status;
-		return 0;
-	case MCT_REG_PINNED:
-		if (!write)
-			*val = !!state->pinned;
 		return 0;
 	}
 	/* The rest of the block reads as zero and ignores writes */
@@ -525,8 +576,8 @@ static long mct_ioctl(struct mdev_device *mdev, unsigned int cmd,
 		return mct_set_req_trigger(state, &hdr, uarg + minsz);
 	}
 	case VFIO_DEVICE_RESET:
+		mct_unpin_range(state, 0, U64_MAX);
 		scoped_guard(mutex, &state->lock) {
-			mct_unpin_locked(state);
 			state->dma_iova = 0;
 			state->dma_len = 0;
 			state->status = 0;
@@ -585,11 +636,7 @@ static void mct_dma_unmap(struct mdev_device *mdev, u64 iova, u64 length)
 	struct mct_state *state = mdev_get_drvdata(mdev);
 
 	mct_count(mdev, MCT_DMA_UNMAP);
-
-	guard(mutex)(&state->lock);
-	if (state->pinned && state->pinned_iova >= iova &&
-	    state->pinned_iova - iova < length)
-		mct_unpin_locked(state);
+	mct_unpin_range(state, iova, length);
 }
 
 /* The files of a device, in /sys/bus/mdev/devices/<uuid>/classic_test/ */
