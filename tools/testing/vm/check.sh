@@ -6,7 +6,9 @@
 # suite in tools/testing/vm/suites/.  Prints each suite's KTAP and ends with
 # exactly one line "N passed, N failed, N skipped".
 #
-#   check.sh [debug] [stock]
+#   check.sh [--no-run] [debug] [stock]
+#
+# --no-run only summarizes the results of the previous run.
 #
 # Counting: every top-level "ok"/"not ok" line of a suite is one test; one
 # with a "# SKIP" directive, or a "1..0" plan, is a skip.  A suite that
@@ -22,6 +24,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 outroot=${MDEV_CHECK_OUT:-$repo/.check}
+run=1
+if [ "${1:-}" = --no-run ]; then
+	run=0
+	shift
+fi
 kernels=("$@")
 [ ${#kernels[@]} -gt 0 ] || kernels=(debug stock)
 
@@ -68,6 +75,7 @@ count_suite() {
 
 for k in "${kernels[@]}"; do
 	case $k in debug|stock) ;; *) echo "check: unknown kernel '$k'" >&2; exit 2 ;; esac
+	[ "$run" = 1 ] || continue
 	out=$outroot/$k
 	rm -rf "$out"
 	mkdir -p "$out"
@@ -102,7 +110,7 @@ for k in "${kernels[@]}"; do
 		count_suite "$k" "$name" "$out/ktap/$name.ktap" "$(cat "$out/ktap/$name.rc" 2>/dev/null || echo 255)"
 	done
 	res=$(cat "$out/result" 2>/dev/null || echo "status=none reports=0 timeout=0")
-	vmrc=$(cat "$out/vm.rc")
+	vmrc=$(cat "$out/vm.rc" 2>/dev/null || echo 255)
 	why=
 	case $res in
 	*timeout=1*) why="timed out" ;;
