@@ -156,8 +156,8 @@ static unsigned int read_available(struct kunit *test, struct fake_parent *p,
 	return val;
 }
 
-static ssize_t create(struct kunit *test, struct fake_parent *p,
-		      struct mdev_type *type, const char *buf, size_t len)
+static ssize_t write_create(struct kunit *test, struct fake_parent *p,
+			    struct mdev_type *type, const char *buf, size_t len)
 {
 	char path[256];
 
@@ -169,7 +169,7 @@ static ssize_t create(struct kunit *test, struct fake_parent *p,
 static ssize_t create_uuid(struct kunit *test, struct fake_parent *p,
 			   struct mdev_type *type, const char *uuid)
 {
-	return create(test, p, type, uuid, strlen(uuid));
+	return write_create(test, p, type, uuid, strlen(uuid));
 }
 
 static ssize_t remove_uuid(struct kunit *test, const char *uuid,
@@ -194,10 +194,9 @@ static void unregister_parent_action(void *data)
 	mdev_unregister_parent(data);
 }
 
-static struct fake_parent *fake_parent_register(struct kunit *test,
-						 const char *name,
-						 struct mdev_driver *drv,
-						 const struct mdev_parent_ops *ops)
+static struct fake_parent *
+fake_parent_register(struct kunit *test, const char *name,
+		     struct mdev_driver *drv, const struct mdev_parent_ops *ops)
 {
 	struct fake_parent *p;
 	char *kpath;
@@ -426,7 +425,7 @@ static void mdev_test_bad_uuid(struct kunit *test)
 
 	p = fake_parent_register(test, "mdev-kunit-baduuid", &counted_driver,
 				 NULL);
-	KUNIT_EXPECT_EQ(test, create(test, p, &p->type_a, c->buf, c->len),
+	KUNIT_EXPECT_EQ(test, write_create(test, p, &p->type_a, c->buf, c->len),
 			-EINVAL);
 	KUNIT_EXPECT_EQ(test, fake.nr_probe, 0);
 	KUNIT_EXPECT_EQ(test, read_available(test, p, &p->type_a), 2);
@@ -439,7 +438,7 @@ static void mdev_test_empty_write(struct kunit *test)
 	p = fake_parent_register(test, "mdev-kunit-empty", &counted_driver,
 				 NULL);
 	/* sysfs completes an empty write without calling the store */
-	KUNIT_EXPECT_EQ(test, create(test, p, &p->type_a, "", 0), 0);
+	KUNIT_EXPECT_EQ(test, write_create(test, p, &p->type_a, "", 0), 0);
 	KUNIT_EXPECT_EQ(test, fake.nr_probe, 0);
 	KUNIT_EXPECT_EQ(test, read_available(test, p, &p->type_a), 2);
 }
@@ -454,7 +453,7 @@ static void mdev_test_oversized_write(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	memset(buf, 'a', PAGE_SIZE);
 	memcpy(buf, TEST_UUID, strlen(TEST_UUID));
-	KUNIT_EXPECT_EQ(test, create(test, p, &p->type_a, buf, PAGE_SIZE),
+	KUNIT_EXPECT_EQ(test, write_create(test, p, &p->type_a, buf, PAGE_SIZE),
 			-EINVAL);
 	KUNIT_EXPECT_FALSE(test, device_exists(TEST_UUID));
 }
@@ -711,6 +710,7 @@ static struct kunit_suite mdev_test_suite = {
 	.suite_exit	= mdev_test_suite_exit,
 	.test_cases	= mdev_test_cases,
 };
+
 kunit_test_suite(mdev_test_suite);
 
 MODULE_IMPORT_NS(MDEV_INTERNAL);
