@@ -254,7 +254,10 @@ else
 	rc=$status
 fi
 if [ "$nreports" -gt 0 ]; then
-	msg "FAIL: KERNEL REPORT in $kernel kernel: $(printf '%s\n' "$reports" | head -n1 | sed 's/^\[ *[0-9.]*\] //')"
+	# Name the report by its headline, not by a "Call Trace:" line.
+	headline=$(printf '%s\n' "$reports" | grep -v -E 'Call Trace:|cut here' | head -n1)
+	[ -n "$headline" ] || headline=$(printf '%s\n' "$reports" | head -n1)
+	msg "FAIL: KERNEL REPORT in $kernel kernel: $(printf '%s\n' "$headline" | sed 's/^\[ *[0-9.]*\] //')"
 	printf '%s\n' "$reports" | sed 's/^/run-vm:   | /' >&2
 	msg "      full kernel log: $rig/dmesg.txt, console log: $log"
 	[ -s "$rig/kmemleak.txt" ] && msg "      kmemleak report: $rig/kmemleak.txt"
