@@ -4,7 +4,8 @@
 # Build the mdev debug kernel: linux-source-6.12 with our subsystem overlaid
 # in tree (scripts/overlay.sh) and the debug options of debug.config
 # (KASAN, lockdep, kmemleak, debug objects, KUnit, fault injection ...)
-# and our own options of mdev.config.
+# and our own options of mdev.config, on top of allnoconfig plus the small
+# guest base of base.config.
 #
 # The tree lives in a cache outside the checkout:
 #   ${MDEV_CACHE:-/var/cache/mdev}/debug/linux      source + objects
@@ -13,7 +14,7 @@
 #   ${MDEV_CACHE:-/var/cache/mdev}/debug/stamp      cache key
 #
 # The cache key is the linux-source-6.12 package version plus the sha256 of
-# debug.config; when it changes the tree is wiped and rebuilt from scratch.
+# base.config and debug.config; when it changes the tree is wiped and rebuilt from scratch.
 # mdev.config is not part of the key: it only concerns our own directories.
 # Otherwise the overlay is refreshed and make rebuilds incrementally.
 #
@@ -25,6 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
 cache=${MDEV_CACHE:-/var/cache/mdev}/debug
 tarball=/usr/src/linux-source-6.12.tar.xz
+basefrag=$here/base.config
 fragment=$here/debug.config
 ourfrag=$here/mdev.config
 jobs=${JOBS:-$(nproc)}
@@ -36,7 +38,7 @@ die() { log "ERROR: $*"; exit 1; }
 pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) ||
 	die "linux-source-6.12 is not installed (run scripts/install-deps.sh)"
 
-key="linux-source-6.12=$pkgver debug.config=$(sha256sum <"$fragment" | cut -d' ' -f1)"
+key="linux-source-6.12=$pkgver config=$(cat "$basefrag" "$fragment" | sha256sum | cut -d' ' -f1)"
 src=$cache/linux
 start=$(date +%s)
 
@@ -63,13 +65,15 @@ fi
 
 "$top/scripts/overlay.sh" "$src" "$top" >&2
 
-# Configuration: defconfig + fragment, then olddefconfig.  Redone every time
+# Configuration: allnoconfig + fragments, then olddefconfig.  Redone every time
 # (it is cheap) so changes to our Kconfig are picked up; kbuild only rebuilds
 # what depends on symbols that really changed.
 cd "$src"
 cp -p .config .config.prev 2>/dev/null || true
+make allnoconfig >"$cache/config.log" 2>&1 ||
+	{ cat "$cache/config.log" >&2; die "make allnoconfig failed"; }
 KCONFIG_CONFIG=.config scripts/kconfig/merge_config.sh -m -Q \
-	arch/x86/configs/x86_64_defconfig "$fragment" "$ourfrag" >"$cache/config.log" 2>&1 ||
+	.config "$basefrag" "$fragment" "$ourfrag" >>"$cache/config.log" 2>&1 ||
 	{ cat "$cache/config.log" >&2; die "merge_config.sh failed"; }
 make olddefconfig >>"$cache/config.log" 2>&1 ||
 	{ cat "$cache/config.log" >&2; die "make olddefconfig failed"; }
@@ -117,6 +121,7 @@ verify() {	# verify <fragment> <strict: 1 = undefined symbols are errors>
 		bad=1
 	done <"$1"
 }
+verify "$basefrag" 1
 verify "$fragment" 1
 verify "$ourfrag" 0
 [ "$bad" = 0 ] || die "config options did not stick (see above; check their dependencies)"
