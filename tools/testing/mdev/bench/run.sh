@@ -1,0 +1,162 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Host side of the mdev core benchmark: builds our modules and the
+# benchmark, boots Debian's stock 6.12 kernel once under QEMU to run
+# guest.sh (Debian's mdev.ko against ours, side by side), then prints the
+# table and plots us/op against the number of devices.
+#
+#   run.sh [options]
+#
+#   --n N          devices created and removed per run (default 10000)
+#   --block B      block of the per-op figures (default 1000)
+#   --trace        also trace where create and remove spend their time
+#                  (function_graph, untimed, at 0 and at N devices)
+#   --out DIR      where raw.txt, table.txt, console.log and bench.png go
+#                  (default: results/ beside this script)
+#   --timeout S    VM time limit in seconds (default 1800)
+#   --no-build     use the modules and programs already built
+#
+# Variables: KREL (the stock kernel release), MDEV_BENCH_OPEN,
+# MDEV_BENCH_PREAD, MDEV_BENCH_TRACE_OPS (see guest.sh).
+
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../../../.." && pwd)
+out=$here/results
+timeout=1800
+build=1
+export MDEV_BENCH_N=10000 MDEV_BENCH_BLOCK=1000 MDEV_BENCH_TRACE=0
+
+usage() { sed -n '/^#   run.sh/,/^# Variables/p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--n)        MDEV_BENCH_N=${2:?}; shift 2 ;;
+	--block)    MDEV_BENCH_BLOCK=${2:?}; shift 2 ;;
+	--trace)    MDEV_BENCH_TRACE=1; shift ;;
+	--out)      out=${2:?}; shift 2 ;;
+	--timeout)  timeout=${2:?}; shift 2 ;;
+	--no-build) build=0; shift ;;
+	-h|--help)  usage ;;
+	*)          echo "run.sh: unknown option $1" >&2; usage ;;
+	esac
+done
+
+if [ "$build" = 1 ]; then
+	make -s -C "$top" modules
+	make -s -C "$here"
+fi
+if [ -n "${KREL:-}" ]; then
+	export MDEV_KREL=$KREL
+fi
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/mdev-bench.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+
+# The guest stops at sync points for host-sync to note the CPU time of
+# QEMU's TCG thread (see mdev_bench_load.c): the host is shared, and only
+# that clock ignores the time the VM waits for a CPU.
+mkdir -m 0777 "$scratch/sync"
+rc=0
+"$top/tools/testing/vm/run-vm.sh" --kernel stock --timeout "$timeout" \
+	--scratch "$scratch" -- tools/testing/mdev/bench/guest.sh &
+vm=$!
+qemu=
+for _ in $(seq 3000); do
+	qemu=$(pgrep -f -- "id=scratch,path=$scratch," || true)
+	[ -n "$qemu" ] && break
+	kill -0 "$vm" 2>/dev/null || break
+	sleep 0.1
+done
+sync=
+if [ -n "$qemu" ]; then
+	"$here/build/mdev_bench_load" host-sync "$scratch/sync" "$qemu" \
+		"$scratch/cpu.log" &
+	sync=$!
+else
+	echo "run.sh: QEMU not found: no host CPU figures" >&2
+fi
+wait "$vm" || rc=$?
+[ -z "$sync" ] || wait "$sync" || true
+
+cp "$scratch/console.log" "$out/console.log" 2>/dev/null || true
+if [ ! -s "$scratch/bench/raw.txt" ]; then
+	echo "run.sh: no figures came back (VM status $rc)" >&2
+	exit $(( rc ? rc : 1 ))
+fi
+cp "$scratch/bench/raw.txt" "$out/raw.txt"
+# Host CPU time between sync points, per operation:
+#   <core> <mode> cpu-create|cpu-remove <N> <us/op>  (N as for create/remove)
+#   <core> <mode> cpu-open <us per open + close> / cpu-pread <ns/op>
+#   rig sync cpu-sync <us per sync point>
+if [ -s "$scratch/cpu.log" ]; then
+	cp "$scratch/cpu.log" "$out/cpu.log"
+	awk '
+	{ ns = $1; k = $2 " " $3; op = $4; x = $5 }
+	op == "create" {
+		if (x > 0)
+			printf "%s cpu-create %d %.1f\n", k, x, (ns - cns[k]) / 1e3 / (x - cn[k])
+		cn[k] = x; cns[k] = ns
+	}
+	op == "remove" {
+		if (rn[k] > 0)
+			printf "%s cpu-remove %d %.1f\n", k, rn[k], (ns - rns[k]) / 1e3 / (rn[k] - x)
+		rn[k] = x; rns[k] = ns
+	}
+	(op == "open" || op == "pread") && x == "begin" { bns[k, op] = ns }
+	op == "open" && x == "end" { printf "%s cpu-open %.1f\n", k, (ns - bns[k, op]) / 1e3 / $6 }
+	op == "pread" && x == "end" { printf "%s cpu-pread %.0f\n", k, (ns - bns[k, op]) / $6 }
+	op == "sync" && x == "begin" { sbeg = ns }
+	op == "sync" && x == "end" { printf "%s cpu-sync %.1f\n", k, (ns - sbeg) / 1e3 / $6 }
+	' "$out/cpu.log" >>"$out/raw.txt"
+fi
+"$here/report.sh" "$out/raw.txt" >"$out/table.txt"
+
+# us/op against N: one panel per mode, create and remove of both cores
+# (host CPU per op when the run has it, else the guest's block medians)
+clock=cpu-
+grep -q ' cpu-create ' "$out/raw.txt" || clock=
+for series in "upstream core create" "ours core create" \
+	      "upstream core remove" "ours core remove" \
+	      "upstream vfio create" "ours vfio create" \
+	      "upstream vfio remove" "ours vfio remove"; do
+	set -- $series
+	awk -v c="$1" -v m="$2" -v o="$clock$3" '
+		$1 == c && $2 == m && $3 == o { print $4, o ~ /^cpu-/ ? $5 : $6 }' \
+		"$out/raw.txt" | sort -n >"$scratch/$1-$2-$3.dat"
+done
+if [ "$clock" = cpu- ]; then
+	ylabel="host CPU us per operation (mean of each block)"
+else
+	ylabel="guest us per operation (median of each block)"
+fi
+gnuplot <<EOF
+set terminal pngcairo size 1200,500 font ",10"
+set output "$out/bench.png"
+set multiplot layout 1,2 title "mdev create/remove cost against the number of devices: Debian 6.12 mdev.ko (upstream) vs ours, stock kernel under QEMU TCG, blocks of $MDEV_BENCH_BLOCK"
+set xlabel "devices (N; for remove, before the block)"
+set ylabel "$ylabel"
+set grid
+set key top left
+set yrange [0:*]
+set title "core only (probe does nothing)"
+plot "$scratch/upstream-core-create.dat" with linespoints lw 2 title "create, upstream", \
+     "$scratch/ours-core-create.dat" with linespoints lw 2 title "create, ours", \
+     "$scratch/upstream-core-remove.dat" with linespoints lw 2 dt 2 title "remove, upstream", \
+     "$scratch/ours-core-remove.dat" with linespoints lw 2 dt 2 title "remove, ours"
+set title "with VFIO (probe registers an emulated-IOMMU vfio_device)"
+plot "$scratch/upstream-vfio-create.dat" with linespoints lw 2 title "create, upstream", \
+     "$scratch/ours-vfio-create.dat" with linespoints lw 2 title "create, ours", \
+     "$scratch/upstream-vfio-remove.dat" with linespoints lw 2 dt 2 title "remove, upstream", \
+     "$scratch/ours-vfio-remove.dat" with linespoints lw 2 dt 2 title "remove, ours"
+unset multiplot
+EOF
+
+cat "$out/table.txt"
+echo
+echo "run.sh: results in $out (raw.txt, table.txt, bench.png, console.log)"
+exit "$rc"
