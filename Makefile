@@ -13,6 +13,8 @@
 #                     and in a stock VM; non-zero on any failure or any
 #                     kernel report (KASAN, lockdep, WARN, kmemleak ...)
 #   make demo         boot the stock kernel and walk through an mtty device
+#   make bench        benchmark our core against Debian's mdev.ko in a stock
+#                     VM (tools/testing/mdev/bench/run.sh; BENCH_ARGS=...)
 #   make clean        remove build products (not the kernel cache)
 #   make clean-cache  remove the debug kernel and initramfs cache
 #
@@ -41,7 +43,7 @@ MODULE_CONFIG := CONFIG_VFIO_MDEV=m \
 	$(call have,samples/vfio-mdev/mdpy-fb.c,CONFIG_SAMPLE_VFIO_MDEV_MDPY_FB) \
 	$(call have,samples/vfio-mdev/mbochs.c,CONFIG_SAMPLE_VFIO_MDEV_MBOCHS)
 
-.PHONY: all deps modules selftests debug-kernel check demo clean clean-cache help
+.PHONY: all deps modules selftests debug-kernel check demo bench clean clean-cache help
 
 all: modules selftests
 
@@ -74,6 +76,9 @@ check: all debug-kernel
 
 demo: modules
 	@KREL=$(krel) $(VM)/run-vm.sh --kernel stock --timeout 600 -- tools/testing/vm/demo.sh
+
+bench: modules
+	@KREL=$(krel) $(TOP)/tools/testing/mdev/bench/run.sh --no-build-top $(BENCH_ARGS)
 
 clean:
 	@rel=$$(cat $(TOP)/.krel 2>/dev/null || true); \
