@@ -16,6 +16,8 @@
 #                  (default: results/ beside this script)
 #   --timeout S    VM time limit in seconds (default 1800)
 #   --no-build     use the modules and programs already built
+#   --no-build-top build the benchmark only, not our modules at the top
+#                  (what `make bench` passes, having built them)
 #
 # Variables: KREL (the stock kernel release), MDEV_BENCH_OPEN,
 # MDEV_BENCH_PREAD, MDEV_BENCH_TRACE_OPS (see guest.sh).
@@ -27,6 +29,7 @@ top=$(cd "$here/../../../.." && pwd)
 out=$here/results
 timeout=1800
 build=1
+build_top=1
 export MDEV_BENCH_N=10000 MDEV_BENCH_BLOCK=1000 MDEV_BENCH_TRACE=0
 
 usage() { sed -n '/^#   run.sh/,/^# Variables/p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
@@ -39,13 +42,14 @@ while [ $# -gt 0 ]; do
 	--out)      out=${2:?}; shift 2 ;;
 	--timeout)  timeout=${2:?}; shift 2 ;;
 	--no-build) build=0; shift ;;
+	--no-build-top) build_top=0; shift ;;
 	-h|--help)  usage ;;
 	*)          echo "run.sh: unknown option $1" >&2; usage ;;
 	esac
 done
 
 if [ "$build" = 1 ]; then
-	make -s -C "$top" modules
+	[ "$build_top" = 0 ] || make -s -C "$top" modules
 	make -s -C "$here"
 fi
 if [ -n "${KREL:-}" ]; then
