@@ -7,8 +7,9 @@
 # a copy of mdev_bench.ko built against the matching linux/mdev.h.
 #
 # The two cores take turns for each measurement (upstream core-only, ours
-# core-only, upstream with VFIO, ours with VFIO), so that a change in the
-# load of the host shared by both weighs on both alike.
+# core-only, ours with VFIO, upstream with VFIO, then rounds of VFIO
+# access), so that a change in the load of the shared host weighs on both
+# alike.
 #
 # Writes raw figures, one a line, to $MDEV_BENCH_OUT/raw.txt:
 #   <core> <mode> create <devices after the block> <mean> <median> <max> (us)
@@ -28,7 +29,7 @@
 # Environment: MDEV_BENCH_N (devices, default 10000), MDEV_BENCH_BLOCK
 # (default 1000), MDEV_BENCH_OPEN (open iterations, default 200),
 # MDEV_BENCH_PREAD (preads, default 100000, timed in batches of 1000),
-# MDEV_BENCH_ROUNDS (rounds of open and pread of the three, default 3),
+# MDEV_BENCH_ROUNDS (rounds of open and pread of the three, default 5),
 # MDEV_BENCH_TRACE (1: also trace where create and remove spend their time,
 # MDEV_BENCH_TRACE_OPS operations at 0 and at N devices, default 100),
 # MDEV_BENCH_OUT (default $MDEV_SCRATCH/bench).  When run.sh made
@@ -46,7 +47,7 @@ BLOCK=${MDEV_BENCH_BLOCK:-1000}
 OPEN_ITERS=${MDEV_BENCH_OPEN:-200}
 PREAD_CALLS=${MDEV_BENCH_PREAD:-100000}
 PREAD_BATCH=1000
-ACCESS_ROUNDS=${MDEV_BENCH_ROUNDS:-3}
+ACCESS_ROUNDS=${MDEV_BENCH_ROUNDS:-5}
 TRACE=${MDEV_BENCH_TRACE:-0}
 TRACE_OPS=${MDEV_BENCH_TRACE_OPS:-100}
 SEED=20241122
@@ -290,16 +291,22 @@ log "benchmark: N=$N block=$BLOCK on $(uname -r), $(nproc) CPUs"
 	echo "# our mdev.ko: $our_mdev srcversion $(modinfo -F srcversion "$our_mdev")"
 } >>"$raw"
 
-for mode in core vfio; do
-	for core in upstream ours; do
-		lifecycle "$core" "$mode"
-	done
-done
-# Rounds, so that a slow spell of the shared host does not fall on one
-for _ in $(seq "$ACCESS_ROUNDS"); do
-	vfio_access upstream vfio
-	vfio_access ours vfio
-	vfio_access ours classic
+# In the order A B B A, and rounds in alternate orders, so that neither
+# core always goes first, nor a slow spell of the shared host falls on one.
+lifecycle upstream core
+lifecycle ours core
+lifecycle ours vfio
+lifecycle upstream vfio
+for round in $(seq "$ACCESS_ROUNDS"); do
+	if [ $((round % 2)) = 1 ]; then
+		vfio_access upstream vfio
+		vfio_access ours vfio
+		vfio_access ours classic
+	else
+		vfio_access ours classic
+		vfio_access ours vfio
+		vfio_access upstream vfio
+	fi
 done
 [ -z "${MDEV_BENCH_SYNC:-}" ] || MDEV_BENCH_TAG="rig sync" "$load" sync-cost 20
 loaded mdev && rmmod mdev
