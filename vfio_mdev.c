@@ -31,12 +31,14 @@
  * and closing simply succeed).  DMA goes through vfio_mdev_pin_pages(),
  * vfio_mdev_unpin_pages() and vfio_mdev_dma_rw(); a parent that pins pages
  * must implement &mdev_parent_ops.dma_unmap.  vfio_mdev_unmap_user_range()
- * revokes user mappings of the device so that they fault again.
+ * revokes user mappings of the device so that they fault again.  VFIO
+ * migration (v2) goes through the migration callbacks, since the VFIO core
+ * answers the migration features before any ioctl reaches the driver.
  *
  * Write **your own** &struct mdev_driver, registered with
  * mdev_register_driver() and passed to mdev_register_parent(), when the
- * device needs what the callbacks cannot express: migration
- * (&vfio_device.mig_ops), dirty page tracking, ``VFIO_DEVICE_FEATURE``,
+ * device needs what the callbacks cannot express: dirty page tracking,
+ * other ``VFIO_DEVICE_FEATURE`` features,
  * a device set shared by several devices, or a VFIO device structure of the
  * vendor's own that other code reaches directly.  Existing drivers written
  * for Linux 6.12 (i915 GVT-g, vfio_ccw, vfio_ap) work this way.
@@ -208,6 +210,41 @@ static const struct vfio_device_ops vfio_mdev_dev_ops = {
 	.detach_ioas	= vfio_iommufd_emulated_detach_ioas,
 };
 
+static struct file *
+vfio_mdev_migration_set_state(struct vfio_device *vdev,
+			      enum vfio_device_mig_state new_state)
+{
+	struct mdev_device *mdev = vdev_to_mdev(vdev);
+
+	return mdev_ops(mdev)->migration_set_state(mdev, new_state);
+}
+
+static int vfio_mdev_migration_get_state(struct vfio_device *vdev,
+					 enum vfio_device_mig_state *curr_state)
+{
+	struct mdev_device *mdev = vdev_to_mdev(vdev);
+
+	return mdev_ops(mdev)->migration_get_state(mdev, curr_state);
+}
+
+static int vfio_mdev_migration_get_data_size(struct vfio_device *vdev,
+					     unsigned long *stop_copy_length)
+{
+	struct mdev_device *mdev = vdev_to_mdev(vdev);
+
+	return mdev_ops(mdev)->migration_get_data_size(mdev, stop_copy_length);
+}
+
+/*
+ * The VFIO core answers the migration features itself, before any ioctl
+ * reaches the driver: a classic parent migrates through these.
+ */
+static const struct vfio_migration_ops vfio_mdev_mig_ops = {
+	.migration_set_state	= vfio_mdev_migration_set_state,
+	.migration_get_state	= vfio_mdev_migration_get_state,
+	.migration_get_data_size = vfio_mdev_migration_get_data_size,
+};
+
 static int vfio_mdev_probe(struct mdev_device *mdev)
 {
 	const struct mdev_parent_ops *ops = mdev_ops(mdev);
@@ -219,6 +256,10 @@ static int vfio_mdev_probe(struct mdev_device *mdev)
 	if (IS_ERR(vmdev))
 		return PTR_ERR(vmdev);
 	vmdev->mdev = mdev;
+	if (ops->migration_flags) {
+		vmdev->vdev.migration_flags = ops->migration_flags;
+		vmdev->vdev.mig_ops = &vfio_mdev_mig_ops;
+	}
 	/* Before registration: the helpers may run as soon as it is opened */
 	dev_set_drvdata(&mdev->dev, vmdev);
 
@@ -286,14 +327,21 @@ static struct mdev_driver vfio_mdev_driver = {
  * Unregister with mdev_unregister_parent().
  *
  * Context: process context, may sleep.
- * Return: 0; -%EINVAL if @ops lacks device_api, create or remove; or another
- * negative errno from registration, in which case nothing was registered.
+ * Return: 0; -%EINVAL if @ops lacks device_api, create or remove, or has
+ * migration flags without STOP_COPY or without the migration callbacks; or
+ * another negative errno from registration, in which case nothing was
+ * registered.
  */
 int vfio_mdev_register_parent(struct mdev_parent *parent, struct device *dev,
 			      const struct mdev_parent_ops *ops,
 			      struct mdev_type **types, unsigned int nr_types)
 {
 	if (!ops || !ops->device_api || !ops->create || !ops->remove)
+		return -EINVAL;
+	if (ops->migration_flags &&
+	    (!(ops->migration_flags & VFIO_MIGRATION_STOP_COPY) ||
+	     !ops->migration_set_state || !ops->migration_get_state ||
+	     !ops->migration_get_data_size))
 		return -EINVAL;
 
 	return __mdev_register_parent(parent, dev, &vfio_mdev_driver, ops,

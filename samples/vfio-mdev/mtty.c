@@ -1118,106 +1118,32 @@ static void mtty_reset(struct mtty_dev *mt)
 	mt->line = false;
 }
 
-/* VFIO_DEVICE_FEATURE */
+/* VFIO migration, called by the VFIO core through vfio_mdev */
 
-static int mtty_feature_mig_state(struct mtty_dev *mt, u32 flags,
-				  void __user *udata, size_t argsz)
+static struct file *mtty_migration_set_state(struct mdev_device *mdev,
+					     enum vfio_device_mig_state new_state)
 {
-	struct vfio_device_feature_mig_state mig;
-	struct file *filp;
-	int ret, fd;
-
-	ret = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_GET |
-				 VFIO_DEVICE_FEATURE_SET, sizeof(mig));
-	if (ret != 1)
-		return ret;
-	if (copy_from_user(&mig, udata, sizeof(mig)))
-		return -EFAULT;
-
-	if (flags & VFIO_DEVICE_FEATURE_GET) {
-		mutex_lock(&mt->lock);
-		mig.device_state = mt->mig_state;
-		mutex_unlock(&mt->lock);
-		filp = NULL;
-	} else {
-		filp = mtty_mig_set_state(mt, mig.device_state);
-	}
-
-	if (IS_ERR_OR_NULL(filp)) {
-		mig.data_fd = -1;
-		if (copy_to_user(udata, &mig, sizeof(mig)))
-			return -EFAULT;
-		return PTR_ERR_OR_ZERO(filp);
-	}
-
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		ret = fd;
-		goto err_fput;
-	}
-	mig.data_fd = fd;
-	if (copy_to_user(udata, &mig, sizeof(mig))) {
-		ret = -EFAULT;
-		goto err_put_fd;
-	}
-	fd_install(fd, filp);
-	return 0;
-
-err_put_fd:
-	put_unused_fd(fd);
-err_fput:
-	fput(filp);
-	return ret;
+	return mtty_mig_set_state(mdev_get_drvdata(mdev), new_state);
 }
 
-static long mtty_ioctl_feature(struct mtty_dev *mt, void __user *uarg)
+static int mtty_migration_get_state(struct mdev_device *mdev,
+				    enum vfio_device_mig_state *curr_state)
 {
-	size_t minsz = offsetofend(struct vfio_device_feature, flags);
-	void __user *udata = uarg + minsz;
-	struct vfio_device_feature feature;
-	struct vfio_device_feature_migration mig = {
-		.flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_PRE_COPY,
-	};
-	struct vfio_device_feature_mig_data_size size = {
-		.stop_copy_length = MTTY_MIG_SIZE(mt->nr_ports),
-	};
-	size_t argsz;
-	int ret;
+	struct mtty_dev *mt = mdev_get_drvdata(mdev);
 
-	if (copy_from_user(&feature, uarg, minsz))
-		return -EFAULT;
-	if (feature.argsz < minsz)
-		return -EINVAL;
-	if (feature.flags & ~(VFIO_DEVICE_FEATURE_MASK |
-			      VFIO_DEVICE_FEATURE_SET |
-			      VFIO_DEVICE_FEATURE_GET |
-			      VFIO_DEVICE_FEATURE_PROBE))
-		return -EINVAL;
-	/* GET and SET together only with PROBE */
-	if (!(feature.flags & VFIO_DEVICE_FEATURE_PROBE) &&
-	    (feature.flags & VFIO_DEVICE_FEATURE_SET) &&
-	    (feature.flags & VFIO_DEVICE_FEATURE_GET))
-		return -EINVAL;
-	argsz = feature.argsz - minsz;
+	mutex_lock(&mt->lock);
+	*curr_state = mt->mig_state;
+	mutex_unlock(&mt->lock);
+	return 0;
+}
 
-	switch (feature.flags & VFIO_DEVICE_FEATURE_MASK) {
-	case VFIO_DEVICE_FEATURE_MIGRATION:
-		ret = vfio_check_feature(feature.flags, argsz,
-					 VFIO_DEVICE_FEATURE_GET, sizeof(mig));
-		if (ret != 1)
-			return ret;
-		return copy_to_user(udata, &mig, sizeof(mig)) ? -EFAULT : 0;
-	case VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE:
-		return mtty_feature_mig_state(mt, feature.flags, udata, argsz);
-	case VFIO_DEVICE_FEATURE_MIG_DATA_SIZE:
-		ret = vfio_check_feature(feature.flags, argsz,
-					 VFIO_DEVICE_FEATURE_GET, sizeof(size));
-		if (ret != 1)
-			return ret;
-		return copy_to_user(udata, &size, sizeof(size)) ? -EFAULT : 0;
-	default:
-		return -ENOTTY;
-	}
+static int mtty_migration_get_data_size(struct mdev_device *mdev,
+					unsigned long *stop_copy_length)
+{
+	struct mtty_dev *mt = mdev_get_drvdata(mdev);
+
+	*stop_copy_length = MTTY_MIG_SIZE(mt->nr_ports);
+	return 0;
 }
 
 /* The other ioctls */
@@ -1450,8 +1376,6 @@ static long mtty_ioctl(struct mdev_device *mdev, unsigned int cmd,
 		mtty_reset(mt);
 		mutex_unlock(&mt->lock);
 		return 0;
-	case VFIO_DEVICE_FEATURE:
-		return mtty_ioctl_feature(mt, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -1576,6 +1500,10 @@ static const struct mdev_parent_ops mtty_ops = {
 	.write = mtty_write,
 	.ioctl = mtty_ioctl,
 	.request = mtty_request,
+	.migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_PRE_COPY,
+	.migration_set_state = mtty_migration_set_state,
+	.migration_get_state = mtty_migration_get_state,
+	.migration_get_data_size = mtty_migration_get_data_size,
 };
 
 static const char * const mtty_type_names[MTTY_MAX_PORTS] = {
