@@ -137,8 +137,8 @@ else
 fi
 
 ttys=$(guest_val "irq=" ttys | tr , ' ')
-set -- $ttys
-if [ $# = 2 ]; then
+read -ra tty_list <<<"$ttys"
+if [ ${#tty_list[@]} = 2 ]; then
 	ktap_ok "guest_two_ports"
 else
 	ktap_fail "guest_two_ports" "ports '$ttys'"
@@ -146,8 +146,7 @@ fi
 
 # One result per port: the bytes came back, and interrupts carried them.
 for port in 0 1; do
-	tty=${ttys%% *}
-	[ "$port" = 1 ] && tty=${ttys##* }
+	tty=${tty_list[$port]:-}
 	res=$( [ -n "$tty" ] && guest_val "loopback $tty" result)
 	if [ -n "$tty" ] && [ "$res" = ok ]; then
 		ktap_ok "port${port}_loopback"
@@ -168,7 +167,11 @@ done
 removed=0
 if [ "$ready" = 1 ] && kill -0 "$qpid" 2>/dev/null; then
 	t_rm=$(now)
-	( echo 1 >"$sysdev/remove"; echo $? >"$work/remove.rc" ) 2>"$work/remove.err" &
+	(
+		rc=0
+		echo 1 >"$sysdev/remove" || rc=1
+		echo "$rc" >"$work/remove.rc"
+	) 2>"$work/remove.err" &
 	rmpid=$!
 	until=$(($(date +%s) + remove_timeout))
 	while kill -0 "$rmpid" 2>/dev/null && [ "$(date +%s)" -lt "$until" ]; do
@@ -189,10 +192,11 @@ fi
 
 # The guest reports the unplug, then powers off.
 wait_guest "^MTTY-E2E done" 120
-if [ "$(guest_val unplug result)" = seen ]; then
+if [ "$(guest_val unplug result)" = seen ] &&
+   [ "$(guest_val unplug ports_left)" = 0 ]; then
 	ktap_ok "guest_saw_unplug"
 else
-	ktap_fail "guest_saw_unplug" "guest says unplug result '$(guest_val unplug result)'"
+	ktap_fail "guest_saw_unplug" "guest says unplug result '$(guest_val unplug result)', ports left '$(guest_val unplug ports_left)'"
 fi
 sed -n 's/\r//; /^MTTY-E2E unplug\|^MTTY-E2E-LOG\|^MTTY-E2E done/s/^/guest: /p' "$glog" |
 	while IFS= read -r l; do ktap_diag "$l"; done
