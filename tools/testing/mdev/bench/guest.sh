@@ -31,7 +31,8 @@
 # MDEV_BENCH_PREAD (preads, default 100000, timed in batches of 1000),
 # MDEV_BENCH_ROUNDS (rounds of open and pread of the three, default 5),
 # MDEV_BENCH_TRACE (1: also trace where create and remove spend their time,
-# MDEV_BENCH_TRACE_OPS operations at 0 and at N devices, default 100),
+# MDEV_BENCH_TRACE_OPS operations at 0 and at N devices, default 100; as
+# many untimed operations warm up each timed run),
 # MDEV_BENCH_OUT (default $MDEV_SCRATCH/bench).  When run.sh made
 # $MDEV_SCRATCH/sync, the timed commands stop at sync points for run.sh to
 # read the VM's host CPU time (see mdev_bench_load.c), and run.sh prints the
@@ -238,11 +239,20 @@ trace_run() {
 	echo >$tracefs/set_ftrace_filter
 }
 
+# Create and remove TRACE_OPS devices, untimed.  Under TCG the first run
+# of kernel code pays for its translation, and switching function_graph
+# on and off rewrites kernel text, which throws the translations of those
+# pages away: without this, the first block timed after loading a module
+# or tracing would carry that cost.
+warm_up() {
+	untimed create "$type_dir" "$TRACE_OPS" "$TRACE_OPS" "$tmp/warm" >/dev/null
+	untimed remove "$tmp/warm" "$TRACE_OPS" "$SEED" >/dev/null
+}
+
 # Where create and remove spend their time, with few and with N devices.
 trace_lifecycle() {
 	local core=$1 mode=$2 at=$3
-	untimed create "$type_dir" "$TRACE_OPS" "$TRACE_OPS" "$tmp/traced" >/dev/null
-	untimed remove "$tmp/traced" "$TRACE_OPS" "$SEED" >/dev/null
+	warm_up
 	trace_run "$core" "$mode" "trace-create@$at" \
 		untimed create "$type_dir" "$TRACE_OPS" "$TRACE_OPS" "$tmp/traced"
 	trace_run "$core" "$mode" "trace-remove@$at" \
@@ -256,6 +266,7 @@ lifecycle() {
 	use_core "$core"
 	load_bench "$core" "$mode"
 	[ "$TRACE" = 1 ] && trace_lifecycle "$core" "$mode" 0
+	warm_up
 	before=$(meminfo)
 	timed "$core" "$mode" create "$type_dir" "$N" "$BLOCK" "$tmp/uuids"
 	after=$(meminfo)
@@ -263,6 +274,7 @@ lifecycle() {
 		{ printf "%s %.0f %.0f %.0f\n", pre, ($4 - $1) / n, ($5 - $2) / n,
 			($3 - $6) / n }' | tee -a "$raw"
 	[ "$TRACE" = 1 ] && trace_lifecycle "$core" "$mode" "$N"
+	warm_up
 	timed "$core" "$mode" remove "$tmp/uuids" "$BLOCK" "$SEED"
 	[ "$(ndevices)" = 0 ] || { echo "devices left after removal" >&2; return 1; }
 	unload_bench
@@ -274,6 +286,7 @@ vfio_access() {
 	log "$core/$mode: VFIO open x$OPEN_ITERS, pread x$PREAD_CALLS"
 	use_core "$core"
 	load_bench "$core" "$mode"
+	warm_up
 	untimed create "$type_dir" 1 1 "$tmp/one" >/dev/null
 	uuid=$(cat "$tmp/one")
 	timed "$core" "$mode" open "$uuid" "$OPEN_ITERS"
