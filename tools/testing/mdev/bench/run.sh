@@ -120,45 +120,7 @@ if [ -s "$scratch/cpu.log" ]; then
 fi
 "$here/report.sh" "$out/raw.txt" >"$out/table.txt"
 
-# us/op against N: one panel per mode, create and remove of both cores
-# (host CPU per op when the run has it, else the guest's block medians)
-clock=cpu-
-grep -q ' cpu-create ' "$out/raw.txt" || clock=
-for series in "upstream core create" "ours core create" \
-	      "upstream core remove" "ours core remove" \
-	      "upstream vfio create" "ours vfio create" \
-	      "upstream vfio remove" "ours vfio remove"; do
-	set -- $series
-	awk -v c="$1" -v m="$2" -v o="$clock$3" '
-		$1 == c && $2 == m && $3 == o { print $4, o ~ /^cpu-/ ? $5 : $6 }' \
-		"$out/raw.txt" | sort -n >"$scratch/$1-$2-$3.dat"
-done
-if [ "$clock" = cpu- ]; then
-	ylabel="host CPU us per operation (mean of each block)"
-else
-	ylabel="guest us per operation (median of each block)"
-fi
-gnuplot <<EOF
-set terminal pngcairo size 1200,500 font ",10"
-set output "$out/bench.png"
-set multiplot layout 1,2 title "mdev create/remove cost against the number of devices: Debian 6.12 mdev.ko (upstream) vs ours, stock kernel under QEMU TCG, blocks of $MDEV_BENCH_BLOCK"
-set xlabel "devices (N; for remove, before the block)"
-set ylabel "$ylabel"
-set grid
-set key top left
-set yrange [0:*]
-set title "core only (probe does nothing)"
-plot "$scratch/upstream-core-create.dat" with linespoints lw 2 title "create, upstream", \
-     "$scratch/ours-core-create.dat" with linespoints lw 2 title "create, ours", \
-     "$scratch/upstream-core-remove.dat" with linespoints lw 2 dt 2 title "remove, upstream", \
-     "$scratch/ours-core-remove.dat" with linespoints lw 2 dt 2 title "remove, ours"
-set title "with VFIO (probe registers an emulated-IOMMU vfio_device)"
-plot "$scratch/upstream-vfio-create.dat" with linespoints lw 2 title "create, upstream", \
-     "$scratch/ours-vfio-create.dat" with linespoints lw 2 title "create, ours", \
-     "$scratch/upstream-vfio-remove.dat" with linespoints lw 2 dt 2 title "remove, upstream", \
-     "$scratch/ours-vfio-remove.dat" with linespoints lw 2 dt 2 title "remove, ours"
-unset multiplot
-EOF
+"$here/plot.sh" "$out/raw.txt" "$out/bench.png"
 
 cat "$out/table.txt"
 echo
