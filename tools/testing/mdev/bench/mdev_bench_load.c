@@ -11,7 +11,8 @@
  *	and saves the UUIDs, one a line, in UUID_FILE.
  *
  *   mdev_bench_load remove UUID_FILE BLOCK SEED
- *	Removes every device of UUID_FILE in an order shuffled by SEED, each
+ *	Removes every device of UUID_FILE in an order shuffled by SEED (0:
+ *	in the order of the file), each
  *	by open(), write("1") and close() of /sys/bus/mdev/devices/<uuid>/remove.
  *	Prints, for every BLOCK removals, "remove <devices before the block>
  *	<mean us> <median us> <max us> <mean us of the write alone>".
@@ -56,6 +57,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,18 +96,24 @@ static double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-static unsigned long parse_ulong(const char *s, const char *what)
+static unsigned long parse_num(const char *s, const char *what, bool zero)
 {
 	char *end;
 	unsigned long v;
 
 	errno = 0;
 	v = strtoul(s, &end, 0);
-	if (errno || *end || end == s || !v) {
+	if (errno || *end || end == s || (!v && !zero)) {
 		errno = EINVAL;
 		die("bad %s '%s'", what, s);
 	}
 	return v;
+}
+
+/* A positive number */
+static unsigned long parse_ulong(const char *s, const char *what)
+{
+	return parse_num(s, what, false);
 }
 
 /* xorshift64*: reproducible shuffles and UUIDs, seeded from the caller */
@@ -299,7 +307,7 @@ static int cmd_remove(const char *uuid_file, unsigned long block,
 	if (!lat)
 		die("calloc");
 	rng_state = seed | 1;
-	for (i = n; i > 1; i--) {
+	for (i = n; seed && i > 1; i--) {
 		unsigned long j = rng_next() % i;
 		char *tmp = uuids[i - 1];
 
@@ -576,7 +584,7 @@ int main(int argc, char **argv)
 				  parse_ulong(argv[4], "BLOCK"), argv[5]);
 	if (argc == 5 && !strcmp(argv[1], "remove"))
 		return cmd_remove(argv[2], parse_ulong(argv[3], "BLOCK"),
-				  parse_ulong(argv[4], "SEED"));
+				  parse_num(argv[4], "SEED", true));
 	if (argc == 4 && !strcmp(argv[1], "open"))
 		return cmd_open(argv[2], parse_ulong(argv[3], "ITERATIONS"));
 	if (argc == 5 && !strcmp(argv[1], "pread"))
