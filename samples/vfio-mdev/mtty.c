@@ -20,8 +20,8 @@
  *
  * This is a classic parent: it describes its devices with a struct
  * mdev_parent_ops and leaves the VFIO side to the generic vfio_mdev driver,
- * answering only the region accesses and the device ioctls, VFIO migration
- * (v2) of the UART state included.
+ * answering only the region accesses, the device ioctls and the migration
+ * callbacks through which VFIO migration (v2) carries the UART state.
  *
  * To try it:
  *
