@@ -30,10 +30,12 @@
  * for a missing operation (-%EINVAL for read, write, ioctl and mmap; opening
  * and closing simply succeed).  DMA goes through vfio_mdev_pin_pages(),
  * vfio_mdev_unpin_pages() and vfio_mdev_dma_rw(); a parent that pins pages
- * must implement &mdev_parent_ops.dma_unmap.  vfio_mdev_unmap_user_range()
- * revokes user mappings of the device so that they fault again.  VFIO
- * migration (v2) goes through the migration callbacks, since the VFIO core
- * answers the migration features before any ioctl reaches the driver.
+ * must implement &mdev_parent_ops.dma_unmap, which is only called while
+ * the device is open, and unpin what is left in its close_device.
+ * vfio_mdev_unmap_user_range() revokes user mappings of the device so that
+ * they fault again.  VFIO migration (v2) goes through the migration
+ * callbacks, since the VFIO core answers the migration features before any
+ * ioctl reaches the driver.
  *
  * Write **your own** &struct mdev_driver, registered with
  * mdev_register_driver() and passed to mdev_register_parent(), when the
@@ -53,6 +55,8 @@
 struct vfio_mdev {
 	struct vfio_device vdev;
 	struct mdev_device *mdev;
+	/* From before the parent's open_device to after its close_device */
+	bool open;
 };
 
 static struct mdev_driver vfio_mdev_driver;
@@ -82,7 +86,8 @@ static struct vfio_mdev *mdev_to_vfio_mdev(struct mdev_device *mdev)
 
 static int vfio_mdev_open_device(struct vfio_device *vdev)
 {
-	struct mdev_device *mdev = vdev_to_mdev(vdev);
+	struct vfio_mdev *vmdev = container_of(vdev, struct vfio_mdev, vdev);
+	struct mdev_device *mdev = vmdev->mdev;
 	const struct mdev_parent_ops *ops = mdev_ops(mdev);
 	int ret;
 
@@ -94,9 +99,12 @@ static int vfio_mdev_open_device(struct vfio_device *vdev)
 	if (!try_module_get(ops->owner))
 		return -ENODEV;
 
+	/* Before the callback: it may already pin.  See vfio_mdev_dma_unmap() */
+	WRITE_ONCE(vmdev->open, true);
 	if (ops->open_device) {
 		ret = ops->open_device(mdev);
 		if (ret) {
+			WRITE_ONCE(vmdev->open, false);
 			module_put(ops->owner);
 			return ret;
 		}
@@ -106,11 +114,13 @@ static int vfio_mdev_open_device(struct vfio_device *vdev)
 
 static void vfio_mdev_close_device(struct vfio_device *vdev)
 {
-	struct mdev_device *mdev = vdev_to_mdev(vdev);
+	struct vfio_mdev *vmdev = container_of(vdev, struct vfio_mdev, vdev);
+	struct mdev_device *mdev = vmdev->mdev;
 	const struct mdev_parent_ops *ops = mdev_ops(mdev);
 
 	if (ops->close_device)
 		ops->close_device(mdev);
+	WRITE_ONCE(vmdev->open, false);
 	/* Pairs with try_module_get() in vfio_mdev_open_device() */
 	module_put(ops->owner);
 }
@@ -183,14 +193,19 @@ static void vfio_mdev_request(struct vfio_device *vdev, unsigned int count)
 /*
  * Always present: vfio_pin_pages() refuses devices without it.  Whether the
  * parent may pin is decided by vfio_mdev_pin_pages() instead.
+ *
+ * Pages can only be pinned while the device is open and must be unpinned
+ * by close_device, so the parent is spared the calls outside that span:
+ * iommufd, for one, unmaps everything when it detaches a closed device.
  */
 static void vfio_mdev_dma_unmap(struct vfio_device *vdev, u64 iova,
 				u64 length)
 {
-	struct mdev_device *mdev = vdev_to_mdev(vdev);
+	struct vfio_mdev *vmdev = container_of(vdev, struct vfio_mdev, vdev);
+	struct mdev_device *mdev = vmdev->mdev;
 	const struct mdev_parent_ops *ops = mdev_ops(mdev);
 
-	if (ops->dma_unmap)
+	if (ops->dma_unmap && READ_ONCE(vmdev->open))
 		ops->dma_unmap(mdev, iova, length);
 }
 
