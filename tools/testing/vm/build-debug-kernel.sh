@@ -43,8 +43,13 @@ src=$cache/linux
 start=$(date +%s)
 
 mkdir -p "$cache"
+# Two locks: .lock is held shared by every running debug VM (run-vm.sh)
+# and exclusively here; .build is taken first so that no new VM starts
+# while this build waits for the running ones (no writer starvation).
+exec 7>"$cache/.build"
+flock -n 7 || { log "waiting for another build to finish"; flock 7; }
 exec 9>"$cache/.lock"
-flock -n 9 || { log "waiting for another build to finish"; flock 9; }
+flock -n 9 || { log "waiting for running debug VMs to finish"; flock 9; }
 
 if [ ! -f "$cache/stamp" ] || [ "$(cat "$cache/stamp")" != "$key" ] ||
    [ ! -f "$src/Makefile" ]; then

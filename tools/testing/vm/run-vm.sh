@@ -100,12 +100,16 @@ debug)
 	# Hold the cache's lock shared for the whole run: a rebuild (which
 	# takes it exclusively) must not swap the kernel or its modules
 	# under a running VM, and a VM must not boot a half-built kernel.
+	# A build announces itself on .build first, so wait there too.
 	mkdir -p "$cache/debug"
-	exec 8<>"$cache/debug/.lock"
-	if ! flock -s -n 8; then
+	exec 7<>"$cache/debug/.build" 8<>"$cache/debug/.lock"
+	if ! flock -s -n 7; then
 		msg "the debug kernel is being rebuilt; waiting for that to finish"
-		flock -s 8
+		flock -s 7
 	fi
+	flock -s 8
+	flock -u 7
+	exec 7>&-
 	src=$cache/debug/linux
 	image=$src/arch/x86/boot/bzImage
 	[ -f "$image" ] && [ -f "$cache/debug/release" ] ||
