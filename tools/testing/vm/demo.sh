@@ -78,6 +78,16 @@ run mdevctl list
 [ ! -e "$dev" ] || fail "$dev still exists"
 echo "available_instances now: $(cat "$tdir/available_instances")"
 
+step "Use mtty devices through VFIO as QEMU does: container, group, device fd"
+echo "(mtty_uapi creates its own devices, reads the PCI IDs 4348:3253 from"
+echo " config space and sends bytes through the UART's loopback)"
+uapi=$MDEV_REPO/tools/testing/selftests/mdev/mtty_uapi
+if [ -x "$uapi" ]; then
+	run "$uapi" -t config_space -t uart_fifo || fail "mtty_uapi"
+else
+	skip "$uapi not built"
+fi
+
 step "Unload"
 mdev_unload_all
 run grep -cE '^(mdev|vfio_mdev|mtty) ' /proc/modules || true
