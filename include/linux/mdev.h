@@ -248,10 +248,13 @@ static inline struct device *mdev_dev(struct mdev_device *mdev)
  * @migration_flags: %VFIO_MIGRATION_STOP_COPY, optionally with
  *                   %VFIO_MIGRATION_P2P and %VFIO_MIGRATION_PRE_COPY, when
  *                   the device supports VFIO migration; else 0
- * @migration_set_state: (with @migration_flags) take one arc of the VFIO
- *                       migration state machine to @new_state; returns as
- *                       &vfio_migration_ops.migration_set_state: %NULL, the
- *                       data file of the new state, or an ERR_PTR()
+ * @migration_set_state: (with @migration_flags) move the device to the
+ *                       state user space asked for, @new_state, walking
+ *                       every arc of the VFIO migration state machine on
+ *                       the way (vfio_mig_get_next_state() finds them);
+ *                       returns as &vfio_migration_ops.migration_set_state:
+ *                       %NULL, the data file of the final state, or an
+ *                       ERR_PTR()
  * @migration_get_state: (with @migration_flags) store the current state in
  *                       @curr_state; returns 0 or a negative errno
  * @migration_get_data_size: (with @migration_flags) store an estimate of
