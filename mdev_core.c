@@ -52,7 +52,8 @@ static void mdev_device_release(struct device *dev)
 		atomic_inc(&parent->available_instances);
 	/* Pairs with the kobject_get() in mdev_device_create() */
 	kobject_put(&type->kobj);
-	kfree(mdev);
+	/* Inserters may still be walking its table entry */
+	kfree_rcu(mdev, rcu);
 
 	/*
 	 * Last, as mdev_unregister_parent() may return and the parent be freed
@@ -86,8 +87,8 @@ static void mdev_device_del(struct mdev_device *mdev)
  * @uuid: the UUID user space chose
  *
  * Context: process context; takes the parent's unregistration lock.
- * Return: 0; -ENODEV if the parent is being unregistered; -EUSERS if the
- * parent counts instances and has none left; -EEXIST if @uuid is in use;
+ * Return: 0; -ENODEV if the parent is being unregistered; -EEXIST if @uuid
+ * is in use; -EUSERS if the parent counts instances and has none left;
  * -ENOMEM; or the error of the driver's probe (-EAGAIN for -EPROBE_DEFER).
  * On error nothing of the device is left.
  */
@@ -103,25 +104,26 @@ int mdev_device_create(struct mdev_type *type, const guid_t *uuid)
 		goto out_trace;
 	}
 
-	if (mdev_parent_counts_instances(parent) &&
-	    !atomic_add_unless(&parent->available_instances, -1, 0)) {
-		ret = -EUSERS;
-		goto err_unlock;
-	}
-
 	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL);
 	if (!mdev) {
 		ret = -ENOMEM;
-		goto err_uncount;
+		goto err_unlock;
 	}
 	guid_copy(&mdev->uuid, uuid);
 	mdev->type = type;
 
+	/* A duplicate is refused before a full parent, as it always was */
 	ret = rhashtable_lookup_insert_fast(&mdev_uuids, &mdev->uuid_node,
 					    mdev_uuid_params);
 	if (ret) {
 		kfree(mdev);
-		goto err_uncount;
+		goto err_unlock;
+	}
+
+	if (mdev_parent_counts_instances(parent) &&
+	    !atomic_add_unless(&parent->available_instances, -1, 0)) {
+		ret = -EUSERS;
+		goto err_unhash;
 	}
 
 	/* From here on mdev_device_release() undoes everything above */
@@ -164,9 +166,9 @@ err_put:
 	put_device(&mdev->dev);
 	up_read(&parent->unreg_sem);
 	goto out_trace;
-err_uncount:
-	if (mdev_parent_counts_instances(parent))
-		atomic_inc(&parent->available_instances);
+err_unhash:
+	rhashtable_remove_fast(&mdev_uuids, &mdev->uuid_node, mdev_uuid_params);
+	kfree_rcu(mdev, rcu);
 err_unlock:
 	up_read(&parent->unreg_sem);
 out_trace:

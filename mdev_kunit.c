@@ -491,6 +491,9 @@ static void mdev_test_no_instances(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, create_uuid(test, p, &p->type_a,
 					  "11111111-2222-3333-4444-555555555555"),
 			-EUSERS);
+	/* A duplicate is a duplicate even when the parent is full */
+	KUNIT_EXPECT_EQ(test, create_uuid(test, p, &p->type_b, TEST_UUID),
+			-EEXIST);
 	KUNIT_EXPECT_EQ(test, fake.nr_probe, 2);
 	KUNIT_EXPECT_EQ(test, read_available(test, p, &p->type_a), 0);
 

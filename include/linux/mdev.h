@@ -90,8 +90,9 @@ struct mdev_device {
 	void *driver_data;
 
 	/* private: */
-	/* entry in the core's table of every UUID in use */
+	/* entry in the core's table of every UUID in use, freed after RCU */
 	struct rhash_head uuid_node;
+	struct rcu_head rcu;
 	/* bit MDEV_ACTIVE: created, and no remover has claimed it yet */
 	unsigned long active;
 };
