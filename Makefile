@@ -43,7 +43,7 @@ MODULE_CONFIG := CONFIG_VFIO_MDEV=m \
 	$(call have,samples/vfio-mdev/mdpy-fb.c,CONFIG_SAMPLE_VFIO_MDEV_MDPY_FB) \
 	$(call have,samples/vfio-mdev/mbochs.c,CONFIG_SAMPLE_VFIO_MDEV_MBOCHS)
 
-.PHONY: all deps modules selftests debug-kernel check demo bench clean clean-cache help
+.PHONY: all deps ksrc modules selftests debug-kernel check demo bench clean clean-cache help
 
 all: modules selftests
 
@@ -62,10 +62,25 @@ modules: deps
 	$(MAKE) -C $$kdir M=$(TOP) NOSTDINC_FLAGS=-I$(TOP)/include \
 		$(MODULE_CONFIG) $$kunit modules
 
-selftests: deps
+# The pristine 6.12 source, whose kselftest harness and uAPI headers the
+# kselftests use in place; extracted again when the package changes.
+KSRC := $(MDEV_CACHE)/ref/linux-source-6.12
+
+ksrc: deps
+	@set -e; ver=$$(dpkg-query -W -f='$${Version}' linux-source-6.12); \
+	if [ "$$(cat $(KSRC)/.mdev-version 2>/dev/null)" != "$$ver" ]; then \
+		echo "  EXTRACT linux-source-6.12 $$ver into $(KSRC)"; \
+		rm -rf $(KSRC) $(KSRC).tmp; mkdir -p $(KSRC).tmp; \
+		tar -xf /usr/src/linux-source-6.12.tar.xz -C $(KSRC).tmp \
+			--strip-components=1; \
+		echo "$$ver" >$(KSRC).tmp/.mdev-version; \
+		mv $(KSRC).tmp $(KSRC); \
+	fi
+
+selftests: ksrc
 	@if [ -f $(SELFTESTS)/Makefile ]; then \
 		echo "  MAKE    kselftests in $(SELFTESTS)"; \
-		$(MAKE) -C $(SELFTESTS); \
+		$(MAKE) -C $(SELFTESTS) KSRC=$(KSRC); \
 	fi
 
 debug-kernel: deps
