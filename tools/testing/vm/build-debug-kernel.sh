@@ -50,6 +50,7 @@ exec 7>"$cache/.build"
 flock -n 7 || { log "waiting for another build to finish"; flock 7; }
 exec 9>"$cache/.lock"
 flock -n 9 || { log "waiting for running debug VMs to finish"; flock 9; }
+start=$(date +%s)	# time the build, not the wait
 
 if [ ! -f "$cache/stamp" ] || [ "$(cat "$cache/stamp")" != "$key" ] ||
    [ ! -f "$src/Makefile" ]; then
