@@ -245,7 +245,8 @@ static inline struct device *mdev_dev(struct mdev_device *mdev)
  *           device is closed.
  * @dma_unmap: (optional) user space unmapped IOVA range [@iova,
  *             @iova + @length): unpin every page pinned inside it before
- *             returning
+ *             returning.  Only called while the device is open, as pages
+ *             can only be pinned then and close_device unpins the rest.
  * @migration_flags: %VFIO_MIGRATION_STOP_COPY, optionally with
  *                   %VFIO_MIGRATION_P2P and %VFIO_MIGRATION_PRE_COPY, when
  *                   the device supports VFIO migration; else 0
