@@ -27,7 +27,7 @@ ok() {
 }
 
 if ! ok; then
-	echo "deps: something is missing, running scripts/install-deps.sh" >&2
+	echo "deps: first run or something missing: running scripts/install-deps.sh" >&2
 	rel=$("$top/scripts/install-deps.sh" | tail -n1)
 	[ -n "$rel" ] && [ -f "/lib/modules/$rel/build/Makefile" ] ||
 		{ echo "deps: install-deps.sh did not give a usable kernel release ($rel)" >&2; exit 1; }
