@@ -142,7 +142,7 @@ log "building $release with make -j$jobs (log: $cache/build.log)"
 	log "$(( $(date +%s) - start ))s: ${last:-...}"
   done ) &
 ticker=$!
-trap 'kill "$ticker" 2>/dev/null; rm -f "$defined"' EXIT
+trap 'kill "$ticker" 2>/dev/null || true; rm -f "$defined"' EXIT
 
 if ! make -j"$jobs" bzImage modules >"$cache/build.log" 2>&1; then
 	kill "$ticker" 2>/dev/null || true
