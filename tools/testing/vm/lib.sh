@@ -40,14 +40,17 @@ mdev_load() {
 	mdev_check_ours
 }
 
-# Fail unless the live mdev.ko is the one we built.
+# Fail unless the live mdev.ko is the one we built, by GNU build ID
+# (Debian's modules have no srcversion, so that would compare nothing).
 mdev_check_ours() {
 	local live want
 	mdev_loaded mdev || return 0
-	live=$(cat /sys/module/mdev/srcversion 2>/dev/null)
-	want=$(modinfo -F srcversion "$(mdev_ko mdev)")
-	if [ "$live" != "$want" ]; then
-		echo "# live mdev.ko ($live) is not ours ($want)" >&2
+	live=$(od -An -tx1 -v /sys/module/mdev/notes/.note.gnu.build-id \
+		2>/dev/null | tr -d ' \n' | tail -c 40)
+	want=$(readelf -n "$(mdev_ko mdev)" 2>/dev/null |
+		awk '/Build ID:/ { print $3; exit }')
+	if [ -z "$want" ] || [ "$live" != "$want" ]; then
+		echo "# live mdev.ko (build ID '$live') is not ours ('$want')" >&2
 		return 1
 	fi
 }
