@@ -5,9 +5,11 @@
  * the layout and format of every file, who may write them, the VFIO group a
  * device gets, its uevents, and creation and removal racing each other.
  *
- * Every test runs over each sample parent that is registered (mtty, a
+ * The tests run over each sample parent that is registered (mtty, a
  * classic parent served by vfio_mdev.ko; mdpy and mbochs, which bring their
- * own mdev driver); one whose module is not loaded is skipped.  Only the
+ * own mdev driver): the mdev_sysfs tests once per parent, as variants, one
+ * whose module is not loaded being skipped; the input tables of create and
+ * remove once per input, each trying every parent registered.  Only the
  * parent's name is known in advance: its types and files are discovered.
  *
  * Nothing a test does may outlive it.  Each fixture snapshots every type of
@@ -428,21 +430,16 @@ static char *bus_list(void)
 }
 
 /*
- * Finds the parent @name and its types and snapshots sysfs.  Returns 0,
- * KSFT_SKIP when there is nothing to test, KSFT_FAIL when the parent is
- * broken; @why says why.
+ * Finds the parent @name and its types.  Returns 0, KSFT_SKIP when it is
+ * not registered, KSFT_FAIL when it is broken; @why says why.
  */
-static int ctx_init(struct mdev_ctx *ctx, const char *name,
+static int ctx_find(struct mdev_ctx *ctx, const char *name,
 		    char *why, size_t size)
 {
 	struct dirent **types;
 	char path[PATH_MAX];
 	int n, i;
 
-	if (geteuid()) {
-		snprintf(why, size, "must run as root");
-		return KSFT_SKIP;
-	}
 	pathf(ctx->parent, "%s/%s", MDEV_CLASS, name);
 	if (!exists(ctx->parent)) {
 		snprintf(why, size, "no parent %s: sample %s not loaded",
@@ -461,7 +458,12 @@ static int ctx_init(struct mdev_ctx *ctx, const char *name,
 		pathf(ctx->types[i], "%s/%s", path, types[i]->d_name);
 	ctx->nr_types = i;
 	free_list(types, n);
+	return 0;
+}
 
+/* Snapshots sysfs into @ctx: 0, or KSFT_FAIL */
+static int ctx_snap(struct mdev_ctx *ctx, char *why, size_t size)
+{
 	ctx->before = snapshot();
 	ctx->bus_before = bus_list();
 	if (!ctx->before || !ctx->bus_before) {
@@ -471,15 +473,26 @@ static int ctx_init(struct mdev_ctx *ctx, const char *name,
 	return 0;
 }
 
-#define CTX_SETUP(_ctx, _name) do {					\
-	char __cs_why[PATH_MAX + 64];					\
-	int __cs_ret = ctx_init(_ctx, _name, __cs_why,			\
-				sizeof(__cs_why));			\
-									\
-	if (__cs_ret == KSFT_SKIP)					\
-		SKIP(return, "%.900s", __cs_why);			\
-	ASSERT_EQ(0, __cs_ret)						\
-		TH_LOG("%s", __cs_why);					\
+/* Finds the parent @name and snapshots sysfs; returns as ctx_find() */
+static int ctx_init(struct mdev_ctx *ctx, const char *name,
+		    char *why, size_t size)
+{
+	int ret;
+
+	if (geteuid()) {
+		snprintf(why, size, "must run as root");
+		return KSFT_SKIP;
+	}
+	ret = ctx_find(ctx, name, why, size);
+	return ret ? ret : ctx_snap(ctx, why, size);
+}
+
+/* End a setup by what ctx_init() and the like returned */
+#define SETUP_CHECK(_ret, _why) do {					\
+	if ((_ret) == KSFT_SKIP)					\
+		SKIP(return, "%.900s", _why);				\
+	ASSERT_EQ(0, _ret)						\
+		TH_LOG("%s", _why);					\
 } while (0)
 
 /* Removes what a failed test left, then checks sysfs is as it was */
@@ -515,8 +528,52 @@ static void ctx_fini(struct __test_metadata *_metadata, struct mdev_ctx *ctx)
 	X(mdpy, "mdpy", EUSERS)						\
 	X(mbochs, "mbochs", ENOSPC)
 
+#define PARENT_NAME(_parent, _driver, _errno) #_parent,
+static const char * const parent_names[] = { MDEV_PARENTS(PARENT_NAME) };
+
+/*
+ * The input tables run over every sample parent that is registered, one
+ * test per input: parsing is the core's, the same whatever the parent, so
+ * one result per input is what tells a regression apart.
+ */
+struct mdev_all {
+	int nr;
+	struct mdev_ctx ctx[ARRAY_SIZE(parent_names)];
+};
+
+/* Finds the parents and snapshots sysfs into the first; as ctx_init() */
+static int all_init(struct mdev_all *all, char *why, size_t size)
+{
+	size_t i;
+	int ret;
+
+	if (geteuid()) {
+		snprintf(why, size, "must run as root");
+		return KSFT_SKIP;
+	}
+	for (i = 0; i < ARRAY_SIZE(parent_names); i++) {
+		ret = ctx_find(&all->ctx[all->nr], parent_names[i], why, size);
+		if (ret == KSFT_SKIP)
+			continue;
+		if (ret)
+			return ret;
+		all->nr++;
+	}
+	if (!all->nr) {
+		snprintf(why, size, "no sample parent is registered");
+		return KSFT_SKIP;
+	}
+	return ctx_snap(&all->ctx[0], why, size);
+}
+
+/* The name of a parent, for messages */
+static const char *ctx_name(const struct mdev_ctx *ctx)
+{
+	return strrchr(ctx->parent, '/') + 1;
+}
+
 /* ---------------------------------------------------------------------- */
-/* create: one test per input and parent                                  */
+/* create: one test per input                                             */
 
 #define UUID_A		"6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382"
 #define UUID_A_UPPER	"6F1D0B8E-3C47-4A9E-9B2D-51C7E0A4F382"
@@ -536,257 +593,272 @@ static void ctx_fini(struct __test_metadata *_metadata, struct mdev_ctx *ctx)
  * size for sysfs attributes, so it truncates rather than failing with
  * E2BIG), which the store refuses with EINVAL like any wrong length.
  */
-#define CREATE_INPUTS(X, p)						\
-	X(empty, "", 0, NOTHING, p)					\
-	X(newline_only, "\n", 0, EINVAL, p)				\
-	X(nul_only, "\0", 0, EINVAL, p)					\
-	X(len35, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f38", 0, EINVAL, p)	\
+#define CREATE_INPUTS(X)						\
+	X(empty, "", 0, NOTHING)					\
+	X(newline_only, "\n", 0, EINVAL)				\
+	X(nul_only, "\0", 0, EINVAL)					\
+	X(len35, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f38", 0, EINVAL)	\
 	X(len35_newline, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f38\n", 0,	\
-	  EINVAL, p)							\
-	X(len37_digit, UUID_A "0", 0, EINVAL, p)			\
-	X(len38, UUID_A "00", 0, EINVAL, p)				\
-	X(two_newlines, UUID_A "\n\n", 0, EINVAL, p)			\
-	X(leading_newline, "\n" UUID_A, 0, EINVAL, p)			\
-	X(no_dashes, "6f1d0b8e3c474a9e9b2d51c7e0a4f382", 0, EINVAL, p)	\
+	  EINVAL)							\
+	X(len37_digit, UUID_A "0", 0, EINVAL)			\
+	X(len38, UUID_A "00", 0, EINVAL)				\
+	X(two_newlines, UUID_A "\n\n", 0, EINVAL)			\
+	X(leading_newline, "\n" UUID_A, 0, EINVAL)			\
+	X(no_dashes, "6f1d0b8e3c474a9e9b2d51c7e0a4f382", 0, EINVAL)	\
 	X(no_dashes_len36, "6f1d0b8e3c474a9e9b2d51c7e0a4f3820000", 0,	\
-	  EINVAL, p)							\
+	  EINVAL)							\
 	X(dash_shifted, "6f1d0b8-e3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
-	  EINVAL, p)							\
+	  EINVAL)							\
 	X(dash_for_digit, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4-382", 0,	\
-	  EINVAL, p)							\
+	  EINVAL)							\
 	X(digit_for_dash, "6f1d0b8e03c47-4a9e-9b2d-51c7e0a4f382", 0,	\
-	  EINVAL, p)							\
+	  EINVAL)							\
 	X(dashes_only, "------------------------------------", 0,	\
-	  EINVAL, p)							\
+	  EINVAL)							\
 	X(spaces_only, "                                    ", 0,	\
-	  EINVAL, p)							\
-	X(nonhex_g, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4g382", 0, EINVAL, p) \
+	  EINVAL)							\
+	X(nonhex_g, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4g382", 0, EINVAL) \
 	X(nonhex_first, "xf1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
-	  EINVAL, p)							\
+	  EINVAL)							\
 	X(nonhex_last, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f38z", 0,	\
-	  EINVAL, p)							\
-	X(braces, "{" UUID_A "}", 0, EINVAL, p)				\
-	X(braces_newline, "{" UUID_A "}\n", 0, EINVAL, p)		\
+	  EINVAL)							\
+	X(braces, "{" UUID_A "}", 0, EINVAL)				\
+	X(braces_newline, "{" UUID_A "}\n", 0, EINVAL)		\
 	X(embedded_nul, "6f1d0b8e-3c" "\0" "7-4a9e-9b2d-51c7e0a4f382\n", \
-	  0, EINVAL, p)							\
-	X(trailing_nul, UUID_A "\0", 0, EINVAL, p)			\
-	X(leading_nul, "\0" UUID_A, 0, EINVAL, p)			\
-	X(leading_space, " " UUID_A, 0, EINVAL, p)			\
-	X(trailing_space, UUID_A " ", 0, EINVAL, p)			\
-	X(trailing_space_newline, UUID_A " \n", 0, EINVAL, p)		\
+	  0, EINVAL)							\
+	X(trailing_nul, UUID_A "\0", 0, EINVAL)			\
+	X(leading_nul, "\0" UUID_A, 0, EINVAL)			\
+	X(leading_space, " " UUID_A, 0, EINVAL)			\
+	X(trailing_space, UUID_A " ", 0, EINVAL)			\
+	X(trailing_space_newline, UUID_A " \n", 0, EINVAL)		\
 	X(space_for_dash, "6f1d0b8e 3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
-	  EINVAL, p)							\
-	X(leading_tab, "\t" UUID_A, 0, EINVAL, p)			\
-	X(trailing_tab, UUID_A "\t", 0, EINVAL, p)			\
-	X(crlf, UUID_A "\r\n", 0, EINVAL, p)				\
-	X(cr, UUID_A "\r", 0, EINVAL, p)				\
-	X(urn, "urn:uuid:" UUID_A, 0, EINVAL, p)			\
+	  EINVAL)							\
+	X(leading_tab, "\t" UUID_A, 0, EINVAL)			\
+	X(trailing_tab, UUID_A "\t", 0, EINVAL)			\
+	X(crlf, UUID_A "\r\n", 0, EINVAL)				\
+	X(cr, UUID_A "\r", 0, EINVAL)				\
+	X(urn, "urn:uuid:" UUID_A, 0, EINVAL)			\
 	X(hex_prefix, "0x1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
-	  EINVAL, p)							\
+	  EINVAL)							\
 	X(plus_sign, "+f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
-	  EINVAL, p)							\
+	  EINVAL)							\
 	X(high_byte, "\xff" "f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
-	  EINVAL, p)							\
-	X(two_uuids, UUID_A "\n" UUID_A "\n", 0, EINVAL, p)		\
-	X(page, UUID_A "\n", 4096, EINVAL, p)				\
-	X(page_plus_one, UUID_A "\n", 4097, EINVAL, p)			\
-	X(len64k, UUID_A "\n", 65536, EINVAL, p)			\
-	X(lower, UUID_A, 0, CREATED, p)					\
-	X(lower_newline, UUID_A "\n", 0, CREATED, p)			\
-	X(upper, UUID_A_UPPER, 0, CREATED, p)				\
-	X(upper_newline, UUID_A_UPPER "\n", 0, CREATED, p)		\
+	  EINVAL)							\
+	X(two_uuids, UUID_A "\n" UUID_A "\n", 0, EINVAL)		\
+	X(page, UUID_A "\n", 4096, EINVAL)				\
+	X(page_plus_one, UUID_A "\n", 4097, EINVAL)			\
+	X(len64k, UUID_A "\n", 65536, EINVAL)			\
+	X(lower, UUID_A, 0, CREATED)					\
+	X(lower_newline, UUID_A "\n", 0, CREATED)			\
+	X(upper, UUID_A_UPPER, 0, CREATED)				\
+	X(upper_newline, UUID_A_UPPER "\n", 0, CREATED)		\
 	X(mixed_case, "6F1d0B8e-3C47-4a9E-9b2D-51c7E0a4F382\n", 0,	\
-	  CREATED, p)							\
-	X(nil, "00000000-0000-0000-0000-000000000000\n", 0, CREATED, p)	\
-	X(max, "ffffffff-ffff-ffff-ffff-ffffffffffff\n", 0, CREATED, p)
+	  CREATED)							\
+	X(nil, "00000000-0000-0000-0000-000000000000\n", 0, CREATED)	\
+	X(max, "ffffffff-ffff-ffff-ffff-ffffffffffff\n", 0, CREATED)
 
 FIXTURE(create_input) {
-	struct mdev_ctx ctx;
+	struct mdev_all all;
 };
 
 FIXTURE_VARIANT(create_input) {
-	const char *parent;
 	const char *bytes;
 	size_t len;
 	size_t size;
 	int expect;
 };
 
-#define CREATE_INPUT_VARIANT(_name, _bytes, _size, _expect, _parent)	\
-	FIXTURE_VARIANT_ADD(create_input, _parent##_##_name) {		\
-		.parent = #_parent,					\
+#define CREATE_INPUT_VARIANT(_name, _bytes, _size, _expect)		\
+	FIXTURE_VARIANT_ADD(create_input, _name) {			\
 		.bytes = _bytes,					\
 		.len = sizeof(_bytes) - 1,				\
 		.size = _size,						\
 		.expect = _expect,					\
 	};
-#define CREATE_INPUTS_OF(_parent, _driver, _errno)			\
-	CREATE_INPUTS(CREATE_INPUT_VARIANT, _parent)
-MDEV_PARENTS(CREATE_INPUTS_OF)
+CREATE_INPUTS(CREATE_INPUT_VARIANT)
 
 FIXTURE_SETUP(create_input)
 {
-	CTX_SETUP(&self->ctx, variant->parent);
+	char why[PATH_MAX + 64];
+	int ret = all_init(&self->all, why, sizeof(why));
+
+	SETUP_CHECK(ret, why);
 }
 
 FIXTURE_TEARDOWN(create_input)
 {
-	ctx_fini(_metadata, &self->ctx);
+	ctx_fini(_metadata, &self->all.ctx[0]);
 }
 
 /*
- * Write the input to the create file of the parent's first type: anything
+ * Write the input to the create file of each parent's first type: anything
  * but a UUID is refused with nothing left behind; a UUID in any case names
  * the device in lower case.
  */
 TEST_F(create_input, write)
 {
 	size_t len = variant->size > variant->len ? variant->size : variant->len;
-	const char *type = self->ctx.types[0];
 	char path[PATH_MAX], uuid[UUID_LEN + 1];
-	char *buf;
+	const char *type;
 	ssize_t ret;
-	int i;
+	char *buf;
+	int i, k;
 
 	buf = malloc(len + 1);
 	ASSERT_NE(NULL, buf);
 	memset(buf, '\n', len);
 	memcpy(buf, variant->bytes, variant->len);
 
-	ret = write_file(type_path(path, type, "create"), buf, len);
+	for (k = 0; k < self->all.nr; k++) {
+		type = self->all.ctx[k].types[0];
+		ret = write_file(type_path(path, type, "create"), buf, len);
 
-	switch (variant->expect) {
-	case CREATED:
-		EXPECT_EQ((ssize_t)len, ret)
-			TH_LOG("create refused a valid UUID: %s", retname(ret));
-		for (i = 0; i < UUID_LEN; i++)
-			uuid[i] = tolower((unsigned char)variant->bytes[i]);
-		uuid[UUID_LEN] = '\0';
-		EXPECT_TRUE(mdev_exists(uuid))
-			TH_LOG("no device %s (named in lower case)", uuid);
-		pathf(path, "%s/devices/%s", type, uuid);
-		EXPECT_TRUE(exists(path))
-			TH_LOG("no link %s", path);
-		if (ret > 0)
-			EXPECT_EQ(1, mdev_remove(uuid));
-		break;
-	case NOTHING:
-		EXPECT_EQ(0, ret)
-			TH_LOG("an empty write returned %s", retname(ret));
-		break;
-	default:
-		EXPECT_ERRNO(variant->expect, ret);
-		break;
+		switch (variant->expect) {
+		case CREATED:
+			EXPECT_EQ((ssize_t)len, ret)
+				TH_LOG("%s refused a valid UUID: %s", type,
+				       retname(ret));
+			for (i = 0; i < UUID_LEN; i++)
+				uuid[i] = tolower((unsigned char)variant->bytes[i]);
+			uuid[UUID_LEN] = '\0';
+			EXPECT_TRUE(mdev_exists(uuid))
+				TH_LOG("%s: no device %s (in lower case)",
+				       type, uuid);
+			pathf(path, "%s/devices/%s", type, uuid);
+			EXPECT_TRUE(exists(path))
+				TH_LOG("no link %s", path);
+			if (ret > 0)
+				EXPECT_EQ(1, mdev_remove(uuid));
+			break;
+		case NOTHING:
+			EXPECT_EQ(0, ret)
+				TH_LOG("%s: an empty write returned %s", type,
+				       retname(ret));
+			break;
+		default:
+			EXPECT_ERRNO(variant->expect, ret)
+				TH_LOG("%s", type);
+			break;
+		}
+		EXPECT_STATE(self->all.ctx[0].before, "%s: after the write",
+			     ctx_name(&self->all.ctx[k]));
 	}
-	EXPECT_STATE(self->ctx.before, "after the write");
 	free(buf);
 }
 
 /* ---------------------------------------------------------------------- */
-/* remove: one test per input and parent                                  */
+/* remove: one test per input                                             */
 
-#define REMOVE_INPUTS(X, p)						\
-	X(zero, "0", KEPT, p)						\
-	X(zero_newline, "0\n", KEPT, p)					\
-	X(zero_zero, "00", KEPT, p)					\
-	X(hex_zero, "0x0", KEPT, p)					\
-	X(empty, "", NOTHING, p)					\
-	X(minus_one, "-1", EINVAL, p)					\
-	X(letters, "abc", EINVAL, p)					\
-	X(hex_prefix_only, "0x", EINVAL, p)				\
-	X(ulong_max_plus_one, "18446744073709551616", EINVAL, p)	\
-	X(huge, "340282366920938463463374607431768211456", EINVAL, p)	\
-	X(leading_space, " 1", EINVAL, p)				\
-	X(trailing_space, "1 ", EINVAL, p)				\
-	X(newline_only, "\n", EINVAL, p)				\
-	X(two_newlines, "1\n\n", EINVAL, p)				\
-	X(trailing_letter, "1x", EINVAL, p)				\
-	X(decimal_point, "1.0", EINVAL, p)				\
-	X(one, "1", REMOVED, p)						\
-	X(one_newline, "1\n", REMOVED, p)				\
-	X(hex_one, "0x1", REMOVED, p)					\
-	X(plus_one, "+1", REMOVED, p)					\
-	X(octal, "010", REMOVED, p)					\
-	X(ulong_max, "18446744073709551615", REMOVED, p)
+#define REMOVE_INPUTS(X)						\
+	X(zero, "0", KEPT)						\
+	X(zero_newline, "0\n", KEPT)					\
+	X(zero_zero, "00", KEPT)					\
+	X(hex_zero, "0x0", KEPT)					\
+	X(empty, "", NOTHING)					\
+	X(minus_one, "-1", EINVAL)					\
+	X(letters, "abc", EINVAL)					\
+	X(hex_prefix_only, "0x", EINVAL)				\
+	X(ulong_max_plus_one, "18446744073709551616", EINVAL)	\
+	X(huge, "340282366920938463463374607431768211456", EINVAL)	\
+	X(leading_space, " 1", EINVAL)				\
+	X(trailing_space, "1 ", EINVAL)				\
+	X(newline_only, "\n", EINVAL)				\
+	X(two_newlines, "1\n\n", EINVAL)				\
+	X(trailing_letter, "1x", EINVAL)				\
+	X(decimal_point, "1.0", EINVAL)				\
+	X(one, "1", REMOVED)						\
+	X(one_newline, "1\n", REMOVED)				\
+	X(hex_one, "0x1", REMOVED)					\
+	X(plus_one, "+1", REMOVED)					\
+	X(octal, "010", REMOVED)					\
+	X(ulong_max, "18446744073709551615", REMOVED)
 
 FIXTURE(remove_input) {
-	struct mdev_ctx ctx;
-	char uuid[UUID_LEN + 1];
-	char *with_device;
+	struct mdev_all all;
 };
 
 FIXTURE_VARIANT(remove_input) {
-	const char *parent;
 	const char *bytes;
 	size_t len;
 	int expect;
 };
 
-#define REMOVE_INPUT_VARIANT(_name, _bytes, _expect, _parent)		\
-	FIXTURE_VARIANT_ADD(remove_input, _parent##_##_name) {		\
-		.parent = #_parent,					\
+#define REMOVE_INPUT_VARIANT(_name, _bytes, _expect)			\
+	FIXTURE_VARIANT_ADD(remove_input, _name) {			\
 		.bytes = _bytes,					\
 		.len = sizeof(_bytes) - 1,				\
 		.expect = _expect,					\
 	};
-#define REMOVE_INPUTS_OF(_parent, _driver, _errno)			\
-	REMOVE_INPUTS(REMOVE_INPUT_VARIANT, _parent)
-MDEV_PARENTS(REMOVE_INPUTS_OF)
+REMOVE_INPUTS(REMOVE_INPUT_VARIANT)
 
 FIXTURE_SETUP(remove_input)
 {
-	ssize_t ret;
+	char why[PATH_MAX + 64];
+	int ret = all_init(&self->all, why, sizeof(why));
 
-	CTX_SETUP(&self->ctx, variant->parent);
-	make_uuid(self->uuid);
-	ret = mdev_create(self->ctx.types[0], self->uuid);
-	ASSERT_EQ(UUID_LEN + 1, ret)
-		TH_LOG("creating %s: %s", self->uuid, retname(ret));
-	self->with_device = snapshot();
+	SETUP_CHECK(ret, why);
 }
 
 FIXTURE_TEARDOWN(remove_input)
 {
-	/* The cases that keep the device */
-	if (mdev_exists(self->uuid))
-		mdev_remove(self->uuid);
-	free(self->with_device);
-	ctx_fini(_metadata, &self->ctx);
+	ctx_fini(_metadata, &self->all.ctx[0]);
 }
 
 /*
- * Write the input to the remove file of a device: a non-zero number
- * removes it, zero keeps it, anything else is refused.
+ * Write the input to the remove file of a new device of each parent: a
+ * non-zero number removes it, zero keeps it, anything else is refused.
  */
 TEST_F(remove_input, write)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], uuid[UUID_LEN + 1];
+	const char *name;
+	char *with_device;
 	ssize_t ret;
+	int k;
 
-	ret = write_file(dev_path(path, self->uuid, "remove"), variant->bytes,
-			 variant->len);
+	for (k = 0; k < self->all.nr; k++) {
+		name = ctx_name(&self->all.ctx[k]);
+		make_uuid(uuid);
+		ret = mdev_create(self->all.ctx[k].types[0], uuid);
+		ASSERT_EQ(UUID_LEN + 1, ret)
+			TH_LOG("%s: creating %s: %s", name, uuid, retname(ret));
+		with_device = snapshot();
 
-	switch (variant->expect) {
-	case REMOVED:
-		EXPECT_EQ((ssize_t)variant->len, ret)
-			TH_LOG("remove refused: %s", retname(ret));
-		EXPECT_FALSE(mdev_exists(self->uuid));
-		EXPECT_STATE(self->ctx.before, "after removing");
-		break;
-	case KEPT:
-		EXPECT_EQ((ssize_t)variant->len, ret)
-			TH_LOG("remove refused: %s", retname(ret));
-		EXPECT_STATE(self->with_device, "after writing zero");
-		break;
-	case NOTHING:
-		EXPECT_EQ(0, ret)
-			TH_LOG("an empty write returned %s", retname(ret));
-		EXPECT_STATE(self->with_device, "after writing nothing");
-		break;
-	default:
-		EXPECT_ERRNO(variant->expect, ret);
-		EXPECT_STATE(self->with_device, "after a refused write");
-		break;
+		ret = write_file(dev_path(path, uuid, "remove"),
+				 variant->bytes, variant->len);
+		switch (variant->expect) {
+		case REMOVED:
+			EXPECT_EQ((ssize_t)variant->len, ret)
+				TH_LOG("%s: remove refused: %s", name,
+				       retname(ret));
+			EXPECT_FALSE(mdev_exists(uuid));
+			break;
+		case KEPT:
+			EXPECT_EQ((ssize_t)variant->len, ret)
+				TH_LOG("%s: remove refused: %s", name,
+				       retname(ret));
+			EXPECT_STATE(with_device, "%s: after writing zero",
+				     name);
+			break;
+		case NOTHING:
+			EXPECT_EQ(0, ret)
+				TH_LOG("%s: an empty write returned %s", name,
+				       retname(ret));
+			EXPECT_STATE(with_device, "%s: after writing nothing",
+				     name);
+			break;
+		default:
+			EXPECT_ERRNO(variant->expect, ret)
+				TH_LOG("%s", name);
+			EXPECT_STATE(with_device, "%s: after a refused write",
+				     name);
+			break;
+		}
+		if (mdev_exists(uuid))
+			EXPECT_EQ(1, mdev_remove(uuid));
+		EXPECT_STATE(self->all.ctx[0].before, "%s: after removing",
+			     name);
+		free(with_device);
 	}
 }
 
@@ -813,7 +885,10 @@ MDEV_PARENTS(MDEV_SYSFS_VARIANT)
 
 FIXTURE_SETUP(mdev_sysfs)
 {
-	CTX_SETUP(&self->ctx, variant->parent);
+	char why[PATH_MAX + 64];
+	int ret = ctx_init(&self->ctx, variant->parent, why, sizeof(why));
+
+	SETUP_CHECK(ret, why);
 }
 
 FIXTURE_TEARDOWN(mdev_sysfs)
