@@ -4,16 +4,16 @@
 # The sysfs management interface (create, remove, the type files, their
 # permissions) over every sample parent: mtty (classic, served by
 # vfio_mdev.ko), mdpy and mbochs (their own mdev drivers).  Loads the
-# samples that are built, runs the mdev_sysfs_test kselftest -- each of its
-# results is one result here, named "sysfs.<fixture>.<variant>.<test>"; a
-# sample that is not built shows up as that sample's tests skipped.  Then
+# samples that are built and runs the mdev_sysfs_test kselftest: each of
+# its results is one result here, named "sysfs.<fixture>.<variant>.<test>",
+# and a sample that is not built shows up as its tests skipped.  Then
 # unloads each sample while it has a device of every type (one of them
-# unbound from its driver) and a writer keeps creating more, which must remove them all with its parent, and
-# unloads the core.  The parents' MDEV_STATE=registered/unregistered
-# uevents are checked along the way.
+# unbound from its driver) and a writer keeps creating more, which must
+# remove them all with the parent, checks the parents'
+# MDEV_STATE=registered/unregistered uevents, and unloads the core.
 #
 # Environment: MDEV_SYSFS_TEST_ARGS, extra arguments for the kselftest
-# (e.g. "-f mdev_sysfs" or "-v mtty" to run a part of it).
+# (e.g. "-f mdev_sysfs" or "-t exhaust" to run a part of it).
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/ktap.sh"
