@@ -21,14 +21,15 @@
 # Variables: MDEV_CACHE (default /var/cache/mdev), KREL (stock kernel
 # release; default: the one scripts/install-deps.sh chose, kept in .krel),
 # MDEV_SUITES (only run these suites, e.g. "00-smoke 10-kunit"),
-# CHECK_KERNELS (default "debug stock").
+# CHECK_KERNELS (default "host debug stock"; host = the builds that need
+# no VM, tools/testing/host/suites/).
 
 SHELL := /bin/bash
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 VM := $(TOP)/tools/testing/vm
 SELFTESTS := $(TOP)/tools/testing/selftests/mdev
 export MDEV_CACHE ?= /var/cache/mdev
-CHECK_KERNELS ?= debug stock
+CHECK_KERNELS ?= host debug stock
 
 # The stock release: $(KREL) if given, else what deps recorded.
 krel = $${KREL:-$$(cat $(TOP)/.krel)}

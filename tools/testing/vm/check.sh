@@ -1,12 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Host side of `make check`: one VM boot per kernel (default: debug, then
-# stock), each running tools/testing/vm/guest-check.sh, which runs every
-# suite in tools/testing/vm/suites/.  Prints each suite's KTAP and ends with
-# exactly one line "N passed, N failed, N skipped".
+# Host side of `make check`: the host suites (tools/testing/host/suites/:
+# builds that need no VM, such as in-tree users of our header, the patch
+# series, DKMS), then one VM boot per kernel (debug, then stock), each
+# running tools/testing/vm/guest-check.sh, which runs every suite in
+# tools/testing/vm/suites/.  Prints each suite's KTAP and ends with exactly
+# one line "N passed, N failed, N skipped".
 #
-#   check.sh [--no-run] [debug] [stock]
+#   check.sh [--no-run] [host] [debug] [stock]
 #
 # --no-run only summarizes the results of the previous run.
 #
@@ -30,7 +32,37 @@ if [ "${1:-}" = --no-run ]; then
 	shift
 fi
 kernels=("$@")
-[ ${#kernels[@]} -gt 0 ] || kernels=(debug stock)
+[ ${#kernels[@]} -gt 0 ] || kernels=(host debug stock)
+hostsuites=$repo/tools/testing/host/suites
+
+# selected <suite-name>: whether MDEV_SUITES (names or globs) includes it.
+selected() {
+	local pat
+	[ -z "${MDEV_SUITES:-}" ] && return 0
+	for pat in $MDEV_SUITES; do
+		# shellcheck disable=SC2053 # globs wanted
+		[[ $1 == $pat ]] && return 0
+	done
+	return 1
+}
+
+# run_host_suites <out>: like guest-check.sh, on this machine.
+run_host_suites() {
+	local out=$1 s name start rc
+	mkdir -p "$out/ktap"
+	for s in "$hostsuites"/[0-9]*.sh; do
+		[ -x "$s" ] || continue
+		name=$(basename "$s" .sh)
+		selected "$name" || continue
+		echo "# ---- host: $name ----"
+		start=$SECONDS
+		MDEV_HOST_OUT=$out timeout -k 10 "${MDEV_HOST_SUITE_TIMEOUT:-2400}" "$s" </dev/null |
+			tee "$out/ktap/$name.ktap"
+		rc=${PIPESTATUS[0]}
+		echo "$rc" >"$out/ktap/$name.rc"
+		echo "# ---- $name: exit status $rc, $((SECONDS - start))s ----"
+	done
+}
 
 passed=0 failed=0 skipped=0
 failures=()
@@ -74,11 +106,16 @@ count_suite() {
 }
 
 for k in "${kernels[@]}"; do
-	case $k in debug|stock) ;; *) echo "check: unknown kernel '$k'" >&2; exit 2 ;; esac
+	case $k in host|debug|stock) ;; *) echo "check: unknown kernel '$k'" >&2; exit 2 ;; esac
 	[ "$run" = 1 ] || continue
 	out=$outroot/$k
 	rm -rf "$out"
 	mkdir -p "$out"
+	if [ "$k" = host ]; then
+		echo "==== host: building what needs no VM ===="
+		run_host_suites "$out"
+		continue
+	fi
 	echo "==== $k kernel: running the suites in a VM ===="
 	vmrc=0
 	"$here/run-vm.sh" --kernel "$k" --scratch "$out" --timeout "${MDEV_VM_TIMEOUT:-3600}" \
@@ -90,15 +127,12 @@ echo
 echo "==== results ===="
 for k in "${kernels[@]}"; do
 	out=$outroot/$k
-	for s in "$here"/suites/[0-9]*.sh; do
+	suitedir=$here/suites
+	[ "$k" = host ] && suitedir=$hostsuites
+	for s in "$suitedir"/[0-9]*.sh; do
 		[ -x "$s" ] || continue
 		name=$(basename "$s" .sh)
-		if [ -n "${MDEV_SUITES:-}" ]; then
-			sel=0
-			# shellcheck disable=SC2053 # globs wanted
-			for pat in $MDEV_SUITES; do [[ $name == $pat ]] && sel=1; done
-			[ "$sel" = 1 ] || continue
-		fi
+		selected "$name" || continue
 		echo "# $k: $name"
 		if [ ! -f "$out/ktap/$name.ktap" ]; then
 			echo "# (did not run)"
@@ -109,6 +143,7 @@ for k in "${kernels[@]}"; do
 		cat "$out/ktap/$name.ktap"
 		count_suite "$k" "$name" "$out/ktap/$name.ktap" "$(cat "$out/ktap/$name.rc" 2>/dev/null || echo 255)"
 	done
+	[ "$k" = host ] && continue
 	res=$(cat "$out/result" 2>/dev/null || echo "status=none reports=0 timeout=0")
 	vmrc=$(cat "$out/vm.rc" 2>/dev/null || echo 255)
 	why=
