@@ -37,7 +37,7 @@ static const struct rhashtable_params mdev_uuid_params = {
 
 static bool mdev_parent_counts_instances(struct mdev_parent *parent)
 {
-	return !mdev_parent_cb(parent, get_available);
+	return !mdev_parent_get_available(parent);
 }
 
 static void mdev_device_release(struct device *dev)
@@ -220,7 +220,7 @@ int __mdev_register_parent(struct mdev_parent *parent, struct device *dev,
 	parent->types = types;
 	parent->nr_types = nr_types;
 	atomic_set(&parent->available_instances,
-		   mdev_parent_cb(parent, max_instances));
+		   mdev_parent_max_instances(parent));
 
 	ret = parent_create_sysfs_files(parent);
 	if (ret)

@@ -17,10 +17,37 @@ extern const struct attribute_group *mdev_device_groups[];
 
 /*
  * The type-level settings of a parent come from its classic callbacks when
- * it has them and from its mdev driver otherwise; the member names match.
+ * it has them and from its mdev driver otherwise.
  */
-#define mdev_parent_cb(parent, member)					\
-	((parent)->ops ? (parent)->ops->member : (parent)->mdev_driver->member)
+static inline const char *mdev_parent_device_api(const struct mdev_parent *parent)
+{
+	return parent->ops ? parent->ops->device_api :
+			     parent->mdev_driver->device_api;
+}
+
+static inline unsigned int
+mdev_parent_max_instances(const struct mdev_parent *parent)
+{
+	return parent->ops ? parent->ops->max_instances :
+			     parent->mdev_driver->max_instances;
+}
+
+typedef unsigned int (*mdev_get_available_t)(struct mdev_type *mtype);
+typedef ssize_t (*mdev_show_description_t)(struct mdev_type *mtype, char *buf);
+
+static inline mdev_get_available_t
+mdev_parent_get_available(const struct mdev_parent *parent)
+{
+	return parent->ops ? parent->ops->get_available :
+			     parent->mdev_driver->get_available;
+}
+
+static inline mdev_show_description_t
+mdev_parent_show_description(const struct mdev_parent *parent)
+{
+	return parent->ops ? parent->ops->show_description :
+			     parent->mdev_driver->show_description;
+}
 
 static inline struct mdev_type *to_mdev_type(struct kobject *kobj)
 {

@@ -85,7 +85,7 @@ MDEV_TYPE_ATTR_WO(create);
 
 static ssize_t device_api_show(struct mdev_type *mtype, char *buf)
 {
-	return sysfs_emit(buf, "%s\n", mdev_parent_cb(mtype->parent, device_api));
+	return sysfs_emit(buf, "%s\n", mdev_parent_device_api(mtype->parent));
 }
 MDEV_TYPE_ATTR_RO(device_api);
 
@@ -99,9 +99,8 @@ MDEV_TYPE_ATTR_RO(name);
 static ssize_t available_instances_show(struct mdev_type *mtype, char *buf)
 {
 	struct mdev_parent *parent = mtype->parent;
-	unsigned int (*get_available)(struct mdev_type *mtype);
+	mdev_get_available_t get_available = mdev_parent_get_available(parent);
 
-	get_available = mdev_parent_cb(parent, get_available);
 	return sysfs_emit(buf, "%u\n", get_available ? get_available(mtype) :
 			  atomic_read(&parent->available_instances));
 }
@@ -109,7 +108,9 @@ MDEV_TYPE_ATTR_RO(available_instances);
 
 static ssize_t description_show(struct mdev_type *mtype, char *buf)
 {
-	return mdev_parent_cb(mtype->parent, show_description)(mtype, buf);
+	mdev_show_description_t show = mdev_parent_show_description(mtype->parent);
+
+	return show(mtype, buf);
 }
 MDEV_TYPE_ATTR_RO(description);
 
@@ -128,7 +129,7 @@ static umode_t mdev_type_attr_is_visible(struct kobject *kobj,
 	struct mdev_parent *parent = to_mdev_type(kobj)->parent;
 
 	if (attr == &mdev_type_attr_description.attr &&
-	    !mdev_parent_cb(parent, show_description))
+	    !mdev_parent_show_description(parent))
 		return 0;
 	return attr->mode;
 }
