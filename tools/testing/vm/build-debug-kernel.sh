@@ -136,11 +136,13 @@ log "config verified: every option of debug.config and mdev.config is set"
 release=$(make -s kernelrelease)
 log "building $release with make -j$jobs (log: $cache/build.log)"
 
-# Progress: one line every 30 s with the last object built.
+# Progress: one line every 30 s with the last object built.  The ticker
+# must not inherit the lock descriptors: its last sleep would hold the
+# locks for up to 30 s after the build.
 ( while sleep 30; do
 	last=$(grep -E '^  (CC|LD|AR|AS|GEN|BTF|MODPOST|OBJCOPY|BUILD)' "$cache/build.log" 2>/dev/null | tail -n1)
 	log "$(( $(date +%s) - start ))s: ${last:-...}"
-  done ) &
+  done ) 7>&- 9>&- &
 ticker=$!
 trap 'kill "$ticker" 2>/dev/null || true; rm -f "$defined"' EXIT
 
