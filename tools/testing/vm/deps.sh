@@ -17,7 +17,8 @@ ok() {
 	rel=$(cat "$stamp")
 	[ -f "/lib/modules/$rel/build/Makefile" ] && [ -f "/lib/modules/$rel/modules.dep" ] &&
 		[ -r "/boot/vmlinuz-$rel" ] && [ -f /usr/src/linux-source-6.12.tar.xz ] || return 1
-	for c in gcc make bc bison flex cpio rsync xz depmod qemu-system-x86_64 busybox mdevctl; do
+	for c in gcc make bc bison flex cpio rsync xz depmod qemu-system-x86_64 busybox mdevctl \
+		 sparse dkms s390x-linux-gnu-gcc; do
 		command -v "$c" >/dev/null || return 1
 	done
 	st=$(dpkg-query -W -f='${Status}\n' linux-source-6.12 busybox-static \
