@@ -133,8 +133,7 @@ verify "$ourfrag" 0
 [ "$bad" = 0 ] || die "config options did not stick (see above; check their dependencies)"
 log "config verified: every option of debug.config and mdev.config is set"
 
-release=$(make -s kernelrelease)
-log "building $release with make -j$jobs (log: $cache/build.log)"
+log "building with make -j$jobs (log: $cache/build.log)"
 
 # Progress: one line every 30 s with the last object built.  The ticker
 # must not inherit the lock descriptors: its last sleep would hold the
@@ -155,7 +154,10 @@ kill "$ticker" 2>/dev/null || true
 wait "$ticker" 2>/dev/null || true
 grep -E 'warning:' "$cache/build.log" | grep -E 'drivers/vfio/mdev|samples/vfio-mdev|include/linux/mdev.h' >&2 || true
 
-log "installing modules into $cache/modroot"
+# Only now: before the first build has synced the configuration,
+# `make kernelrelease` does not know CONFIG_LOCALVERSION yet.
+release=$(make -s kernelrelease)
+log "installing the modules of $release into $cache/modroot"
 rm -rf "$cache/modroot/lib/modules/$release"
 make -s INSTALL_MOD_PATH="$cache/modroot" INSTALL_MOD_STRIP=1 modules_install \
 	>>"$cache/build.log" 2>&1 || die "modules_install failed (log: $cache/build.log)"

@@ -171,6 +171,7 @@ cp "$here/guest-init.sh" "$rig/guest-init.sh"
 # no_timer_check: under TCG the IO-APIC timer check fails at random.
 cmdline="console=ttyS0 panic=-1 no_timer_check $quiet"
 [ -z "$debugmods" ] || cmdline+=" mdev_rig_modules=$debugmods"
+cmdline+=" mdev_rig_repo=$repo"
 cmdline+=" $append"
 
 qemu=(qemu-system-x86_64
@@ -183,6 +184,8 @@ qemu=(qemu-system-x86_64
 	-device "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot"
 	-fsdev "local,id=scratch,path=$scratch,security_model=none,multidevs=remap"
 	-device "virtio-9p-pci,fsdev=scratch,mount_tag=scratch"
+	-fsdev "local,id=repo,path=$repo,security_model=none,readonly=on,multidevs=remap"
+	-device "virtio-9p-pci,fsdev=repo,mount_tag=repo"
 	-nic none)
 
 qpid=
