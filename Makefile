@@ -15,6 +15,9 @@
 #   make demo         boot the stock kernel and walk through an mtty device
 #   make bench        benchmark our core against Debian's mdev.ko in a stock
 #                     VM (tools/testing/mdev/bench/run.sh; BENCH_ARGS=...)
+#   make patches      the series to post upstream, against the pristine 6.12
+#                     source (scripts/mkpatches.sh), in patches/ or
+#                     PATCHES_DIR=<dir>
 #   make clean        remove build products (not the kernel cache)
 #   make clean-cache  remove the debug kernel and initramfs cache
 #
@@ -95,6 +98,10 @@ demo: modules
 
 bench: modules
 	@KREL=$(krel) $(TOP)/tools/testing/mdev/bench/run.sh --no-build-top $(BENCH_ARGS)
+
+.PHONY: patches
+patches: ksrc
+	@$(TOP)/scripts/mkpatches.sh $(or $(PATCHES_DIR),$(TOP)/patches)
 
 clean:
 	@rel=$$(cat $(TOP)/.krel 2>/dev/null || true); \
