@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers for the host suites (tools/testing/host/suites/).  Source it after
+# tools/testing/vm/ktap.sh.
+#
+#   intree_src              print the path of a linux-source-6.12 tree with our
+#                           subsystem overlaid (scripts/overlay.sh), kept in
+#                           ${MDEV_CACHE:-/var/cache/mdev}/intree/linux and
+#                           extracted again only when the package changes;
+#                           it is built only with O= output directories
+#   intree_odir NAME KEY    print ${MDEV_CACHE}/intree/NAME, emptied first
+#                           when KEY differs from the one it was made with
+
+MDEV_HOST_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+MDEV_HOST_CACHE=${MDEV_CACHE:-/var/cache/mdev}/intree
+
+intree_src() {
+	local src=$MDEV_HOST_CACHE/linux ver
+	ver=$(dpkg-query -W -f='${Version}' linux-source-6.12) || return 1
+	mkdir -p "$MDEV_HOST_CACHE"
+	if [ "$(cat "$src/.mdev-version" 2>/dev/null)" != "$ver" ]; then
+		echo "# extracting linux-source-6.12 $ver into $src" >&2
+		rm -rf "$src" "$src.tmp"
+		mkdir -p "$src.tmp"
+		tar -xf /usr/src/linux-source-6.12.tar.xz -C "$src.tmp" \
+			--strip-components=1 || return 1
+		echo "$ver" >"$src.tmp/.mdev-version"
+		mv "$src.tmp" "$src"
+	fi
+	"$MDEV_HOST_REPO/scripts/overlay.sh" "$src" "$MDEV_HOST_REPO" >&2 || return 1
+	echo "$src"
+}
+
+intree_odir() {
+	local dir=$MDEV_HOST_CACHE/$1 key=$2
+	if [ "$(cat "$dir/.mdev-key" 2>/dev/null)" != "$key" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		echo "$key" >"$dir/.mdev-key"
+	fi
+	echo "$dir"
+}
