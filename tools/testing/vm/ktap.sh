@@ -12,6 +12,8 @@
 #   ktap_skip_all reason        # "1..0 # SKIP reason", exits 0
 #   ktap_diag text              # "# text"
 #   ktap_finish                 # exit 1 if anything failed, else 0
+#   ktap_kunit_cases <log       # KUnit's KTAP -> "ok|not ok suite.case" lines
+#   ktap_results <<<"$lines"    # report such lines as results here
 #
 # The runner counts the top-level ok/not ok lines; keep diagnostics on
 # "# " lines (or stderr) so they are never mistaken for results.
@@ -60,6 +62,31 @@ ktap_test() {
 		[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/# /'
 		ktap_fail "$name" "command failed: $*"
 	fi
+}
+
+# KUnit prints each suite as a subtest (four spaces in) of its own KTAP;
+# its cases are the results wanted here.  Console timestamps are dropped.
+ktap_kunit_cases() {
+	sed -E 's/^\[ *[0-9]+\.[0-9]+\] ?//' | awk '
+		/^    # Subtest: / { suite = $3 }
+		/^    (not )?ok [0-9]+ / {
+			line = substr($0, 5)
+			neg = (line ~ /^not ok/)
+			sub(/^(not )?ok [0-9]+ /, "", line)
+			print (neg ? "not ok" : "ok") " " suite "." line
+		}'
+}
+
+ktap_results() {
+	local r
+	while IFS= read -r r; do
+		[ -n "$r" ] || continue
+		KTAP_N=$((KTAP_N + 1))
+		case $r in
+		"not ok "*) KTAP_FAILED=$((KTAP_FAILED + 1)); echo "not ok $KTAP_N ${r#not ok }" ;;
+		*) echo "ok $KTAP_N ${r#ok }" ;;
+		esac
+	done
 }
 
 ktap_finish() {

@@ -36,14 +36,7 @@ fi
 # The kernel's KTAP since our marker, without timestamps.
 log=$(dmesg -t | awk -v m="$marker" 'index($0, m) { on = 1; next } on')
 
-results=$(printf '%s\n' "$log" | awk '
-	/^    # Subtest: / { suite = $3 }
-	/^    (not )?ok [0-9]+ / {
-		line = substr($0, 5)
-		neg = (line ~ /^not ok/)
-		sub(/^(not )?ok [0-9]+ /, "", line)
-		print (neg ? "not ok" : "ok") " " suite "." line
-	}')
+results=$(printf '%s\n' "$log" | ktap_kunit_cases)
 
 n=$(printf '%s' "$results" | grep -c . || true)
 if [ "$n" = 0 ]; then
@@ -51,13 +44,7 @@ if [ "$n" = 0 ]; then
 	ktap_fail "kunit_results" "no KUnit results in the kernel log"
 else
 	ktap_plan "$n"
-	while IFS= read -r r; do
-		KTAP_N=$((KTAP_N + 1))
-		case $r in
-		"not ok "*) KTAP_FAILED=$((KTAP_FAILED + 1)); echo "not ok $KTAP_N ${r#not ok }" ;;
-		*) echo "ok $KTAP_N ${r#ok }" ;;
-		esac
-	done <<<"$results"
+	ktap_results <<<"$results"
 fi
 printf '%s\n' "$log" | sed 's/^/# | /'
 
