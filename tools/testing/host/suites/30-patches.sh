@@ -14,7 +14,8 @@
 #   applied with `patch -p1`, allnoconfig + the fragment below, then
 #   `make drivers/vfio/mdev/ samples/vfio-mdev/` must succeed without a
 #   warning and build every module the two Makefiles enable (one result
-#   each).
+#   each).  The builds are incremental along the series, so a warning
+#   fails the patch that brought it, not the ones after.
 #
 # The output directory of those builds is prepared once (`make prepare`)
 # and cached in $MDEV_CACHE/patches-bisect, keyed by the linux-source-6.12
@@ -298,8 +299,10 @@ for ((i = 0; i < n; i++)); do
 	else
 		{ [ -n "$warnings" ] && echo "$warnings" || tail -n 20 "$tmp/build.log"; } |
 			head -n 40 | sed 's/^/# /'
-		[ -n "$missing" ] && ktap_diag "not built:$missing"
-		ktap_fail "builds after $name" "make exited with $rc"
+		why="make exited with $rc"
+		[ -n "$warnings" ] && why+=", warnings"
+		[ -n "$missing" ] && why+=", not built:$missing"
+		ktap_fail "builds after $name" "$why"
 	fi
 done
 ktap_diag "bisect builds: $((SECONDS - bstart))s$([ "$cold" = 1 ] && echo ' (cold)')"
