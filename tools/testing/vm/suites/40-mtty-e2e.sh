@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# End to end: a dual-port mtty device passed through to a nested guest.
+# End to end: a dual-port mtty device, and an mdpy display, passed through
+# to a nested guest.
 #
 # Creates the device through sysfs, boots ONE nested QEMU (TCG) with
 # `-device vfio-pci,sysfsdev=...`, Debian's kernel and a busybox initramfs
@@ -13,10 +14,22 @@
 # from the guest (ACPI hotplug of the PCIe root port it sits behind), the
 # guest must see it go, and the removal must complete within a bound.
 #
+# The same guest also gets an mdpy-vga device (640x480) as QEMU's display
+# (display=on: QEMU asks VFIO_DEVICE_QUERY_GFX_PLANE and maps the region
+# the answer names).  The guest loads mdpy-fb.ko, built here for Debian's
+# kernel, and draws four horizontal bands into its framebuffer (red, green,
+# blue, white from the top); a QMP screendump of the nested QEMU must show
+# them.  The picture is kept as $MDEV_SCRATCH/mtty-e2e-mdpy.ppm.  Without
+# mdpy.ko or mdpy-fb.ko those three results are skipped, the rest stands.
+#
 # The machine is q35 rather than pc: pc's ACPI _PRT builds the interrupt
 # routing in an AML loop that, on a loaded host under TCG in TCG, overruns
 # ACPICA's 30 s loop timeout and leaves the card without interrupts; q35's
 # routing table is static.
+#
+# A dma-buf display (mbochs) cannot be shown this way: QEMU wants OpenGL
+# for it ("vfio-display-dmabuf: opengl not available" with -display none,
+# and egl-headless finds no DRM render node in the VM).
 #
 # The nested boot takes minutes under TCG in TCG; on the debug kernel the
 # suite is skipped unless MDEV_E2E_DEBUG=1.  All waits together stay within
@@ -31,6 +44,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 boot_timeout=${MDEV_E2E_TIMEOUT:-600}
 remove_timeout=${MDEV_E2E_REMOVE_TIMEOUT:-90}
 types=/sys/class/mdev_bus/mtty/mdev_supported_types
+mdpy_type=/sys/class/mdev_bus/mdpy/mdev_supported_types/mdpy-vga
+total=18
 
 if [ "$MDEV_VM_KERNEL" = debug ] && [ -z "${MDEV_E2E_DEBUG:-}" ]; then
 	ktap_skip_all "a nested boot on the debug kernel is too slow (MDEV_E2E_DEBUG=1 forces it)"
@@ -45,8 +60,15 @@ work=$MDEV_SCRATCH/mtty-e2e
 mkdir -p "$work"
 glog=$work/guest.log
 qerr=$work/qemu.stderr
+# QMP's socket cannot be on /scratch (9p)
+qmpdir=$(mktemp -d /tmp/mtty-e2e.XXXXXX)
+qmp=$qmpdir/qmp.sock
+trap 'rm -rf "$qmpdir"' EXIT
+shot=$MDEV_SCRATCH/mtty-e2e-mdpy.ppm
 : >"$glog"
 : >"$qerr"
+rm -f "$shot"
+guest_release=${guest_kernel##*/vmlinuz-}
 
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
@@ -69,7 +91,67 @@ wait_guest() {
 	return 1
 }
 
-ktap_plan 15
+# Skip the results not reached, up to the plan, and stop
+skip_rest() {
+	while [ "$KTAP_N" -lt "$total" ]; do
+		ktap_skip "step_$((KTAP_N + 1))" "$1"
+	done
+	ktap_finish
+}
+
+# The nested QEMU's screen, by QMP, into $1
+screendump() {
+	python3 - "$qmp" "$1" <<'EOF'
+import json, socket, sys
+sock, out = sys.argv[1], sys.argv[2]
+qmp = socket.socket(socket.AF_UNIX)
+qmp.settimeout(120)
+qmp.connect(sock)
+f = qmp.makefile("rw")
+def cmd(c, **args):
+    f.write(json.dumps({"execute": c, "arguments": args}) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "error" in r:
+            sys.exit("%s: %s" % (c, r["error"]))
+        if "return" in r:
+            return r["return"]
+f.readline()
+cmd("qmp_capabilities")
+cmd("screendump", filename=out)
+EOF
+}
+
+# check_bands <ppm> <width> <height>: the four bands the guest drew, at
+# the left, middle and right of each band's top, middle and bottom rows
+check_bands() {
+	python3 - "$@" <<'EOF'
+import sys
+path, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+data = open(path, "rb").read()
+head = b"P6\n%d %d\n255\n" % (w, h)
+if not data.startswith(head):
+    sys.exit("not a %dx%d picture: %r" % (w, h, data[:20]))
+px = data[len(head):]
+rows = h // 4
+bands = [("red", (255, 0, 0)), ("green", (0, 255, 0)),
+         ("blue", (0, 0, 255)), ("white", (255, 255, 255))]
+bad = 0
+for i, (name, want) in enumerate(bands):
+    top, bottom = i * rows, (h if i == 3 else (i + 1) * rows) - 1
+    for y in (top, (top + bottom) // 2, bottom):
+        for x in (0, w // 2, w - 1):
+            got = tuple(px[(y * w + x) * 3:(y * w + x) * 3 + 3])
+            if got != want:
+                bad += 1
+                print("pixel %d,%d is %s, want %s %s" % (x, y, got, name, want))
+print("%d of 36 points as drawn" % (36 - bad))
+sys.exit(1 if bad else 0)
+EOF
+}
+
+ktap_plan "$total"
 
 mdev_unload_all
 ktap_test "load_mtty" mdev_load mtty
@@ -80,34 +162,70 @@ if echo "$uuid" >"$types/mtty-2/create" 2>/dev/null && [ -d "$sysdev" ]; then
 	ktap_ok "create_dual_port"
 else
 	ktap_fail "create_dual_port" "could not create mtty-2 device $uuid"
-	for i in $(seq 3 15); do ktap_skip "step_$i" "no device"; done
-	ktap_finish
+	skip_rest "no device"
 fi
 
-if ! initrd=$("$here/e2e/build-guest-initramfs.sh" "$work/cache"); then
+# The display: an mdpy-vga device, and mdpy-fb.ko for the guest's kernel
+mdpy_dev=
+mdpy_fb=$(mdev_ko mdpy-fb)
+mdpy_why=
+if [ ! -f "$(mdev_ko mdpy)" ] || [ ! -f "$mdpy_fb" ]; then
+	mdpy_why="mdpy.ko or mdpy-fb.ko not built"
+elif [ "$(modinfo -F vermagic "$mdpy_fb" | cut -d' ' -f1)" != "$guest_release" ]; then
+	mdpy_why="mdpy-fb.ko is not built for the guest's $guest_release"
+fi
+if [ -n "$mdpy_why" ]; then
+	ktap_skip "create_mdpy_vga" "$mdpy_why"
+else
+	u=$(mdev_uuid)
+	if mdev_load mdpy && echo "$u" >"$mdpy_type/create" &&
+	   [ -d "/sys/bus/mdev/devices/$u" ]; then
+		mdpy_dev=/sys/bus/mdev/devices/$u
+		ktap_ok "create_mdpy_vga"
+	else
+		mdpy_why="no mdpy device"
+		ktap_fail "create_mdpy_vga" "could not create mdpy-vga device $u"
+	fi
+fi
+
+if [ -n "$mdpy_dev" ]; then
+	initrd=$("$here/e2e/build-guest-initramfs.sh" "$work/cache" \
+		"$guest_release" "$mdpy_fb")
+else
+	initrd=$("$here/e2e/build-guest-initramfs.sh" "$work/cache")
+fi || {
 	ktap_fail "guest_initramfs" "build-guest-initramfs.sh failed"
 	echo 1 >"$sysdev/remove"
-	for i in $(seq 4 15); do ktap_skip "step_$i" "no initramfs"; done
-	ktap_finish
-fi
+	[ -n "$mdpy_dev" ] && echo 1 >"$mdpy_dev/remove"
+	skip_rest "no initramfs"
+}
 ktap_ok "guest_initramfs"
 ktap_diag "guest kernel $guest_kernel, initramfs $initrd"
+display=()
+[ -n "$mdpy_dev" ] &&
+	display=(-device "vfio-pci,sysfsdev=$mdpy_dev,display=on,bus=pcie.0")
 
 # No CMPXCHG16B in the guest: QEMU's TCG running inside TCG corrupts the
 # flags or registers around it (the guest's SLUB fast path double-faults
 # early in boot); without it the kernel takes SLUB's locked path.
+# -display none keeps the console of a display=on device, which is all a
+# QMP screendump needs.  fbcon=map:1 (there is no fb1) keeps fbcon off the
+# guest's mdpy framebuffer, where it would clear the screen and blink its
+# cursor.
 t_start=$(now)
 qemu-system-x86_64 -M q35 -accel tcg -cpu max,-cx16 -m 256M -smp 1 \
 	-nodefaults -no-user-config -display none -monitor none -no-reboot \
+	-qmp "unix:$qmp,server=on,wait=off" \
 	-bios qboot.rom -serial "file:$glog" \
 	-kernel "$guest_kernel" -initrd "$initrd" \
-	-append "console=ttyS0 quiet panic=-1" \
+	-append "console=ttyS0 quiet panic=-1 fbcon=map:1" \
 	-device pcie-root-port,id=rp1,chassis=1,slot=1 \
 	-device "vfio-pci,sysfsdev=$sysdev,bus=rp1" \
+	"${display[@]}" \
 	</dev/null >/dev/null 2>"$qerr" &
 qpid=$!
 # Never leave the nested guest behind, whatever stops this script.
-trap 'kill "$qpid" 2>/dev/null' EXIT
+trap 'kill "$qpid" 2>/dev/null; rm -rf "$qmpdir"' EXIT
 
 ready=0
 wait_guest "^MTTY-E2E ready-for-unplug\|^MTTY-E2E done" "$boot_timeout" && ready=1
@@ -162,6 +280,39 @@ for port in 0 1; do
 		ktap_fail "port${port}_interrupts" "count '${before:-?}' -> '${after:-?}'"
 	fi
 done
+
+# The display: mdpy-fb bound in the guest, and QEMU shows what it drew
+if [ -z "$mdpy_dev" ]; then
+	ktap_skip "mdpy_fb_bound" "$mdpy_why"
+	ktap_skip "screendump_pattern" "$mdpy_why"
+else
+	drv=$(guest_val "mdpy pci=" driver)
+	fb=$(guest_val "mdpy pci=" fb)
+	if [ "$drv" = mdpy-fb ] && [ -n "$fb" ] && [ "$fb" != none ]; then
+		ktap_ok "mdpy_fb_bound"
+	else
+		ktap_fail "mdpy_fb_bound" "driver '${drv:-none}', framebuffer '${fb:-none}'"
+	fi
+
+	pattern=$(guest_val "mdpy pattern=" pattern)
+	mode=$(guest_val "mdpy pattern=" mode)
+	t_shot=$(now)
+	if [ "$pattern" != drawn ]; then
+		ktap_fail "screendump_pattern" "guest says pattern '${pattern:-none}'"
+	elif ! kill -0 "$qpid" 2>/dev/null; then
+		ktap_fail "screendump_pattern" "QEMU is gone"
+	elif ! out=$(screendump "$shot" 2>&1); then
+		printf '%s\n' "$out" | sed 's/^/# /'
+		ktap_fail "screendump_pattern" "QMP screendump failed"
+	elif out=$(check_bands "$shot" "${mode%x*}" "${mode#*x}" 2>&1); then
+		ktap_diag "screendump: $out"
+		ktap_ok "screendump_pattern"
+	else
+		printf '%s\n' "$out" | sed 's/^/# /'
+		ktap_fail "screendump_pattern" "the screen does not show the bands"
+	fi
+	ktap_diag "screendump and check took $(secs "$t_shot" "$(now)") s; kept in $shot"
+fi
 
 # Hot unplug: remove the device here while the guest holds it.
 removed=0
@@ -220,14 +371,20 @@ fi
 [ -s "$qerr" ] && sed 's/^/# qemu: /' "$qerr"
 ktap_diag "nested run: $(secs "$t_start" "$(now)") s in all"
 
-# With QEMU gone a blocked removal finishes; then the pool is whole again.
+# With QEMU gone a blocked removal finishes; then the pools are whole again.
 [ -n "${rmpid:-}" ] && wait "$rmpid" 2>/dev/null
 [ "$removed" = 1 ] || [ ! -e "$sysdev" ] || echo 1 >"$sysdev/remove"
+mdpy_left=
+if [ -n "$mdpy_dev" ]; then
+	echo 1 >"$mdpy_dev/remove"
+	{ [ ! -e "$mdpy_dev" ] && [ "$(cat "$mdpy_type/available_instances")" = 4 ] &&
+	  mdev_unload mdpy; } || mdpy_left=1
+fi
 if [ ! -e "$sysdev" ] && [ "$(cat "$types/mtty-2/available_instances")" = 12 ] &&
-   mdev_unload mtty; then
+   mdev_unload mtty && [ -z "$mdpy_left" ]; then
 	ktap_ok "cleanup"
 else
-	ktap_fail "cleanup" "device left or mtty busy"
+	ktap_fail "cleanup" "device left, or mtty or mdpy busy"
 fi
 
 ktap_finish
