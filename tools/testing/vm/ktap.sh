@@ -14,6 +14,9 @@
 #   ktap_finish                 # exit 1 if anything failed, else 0
 #   ktap_kunit_cases <log       # KUnit's KTAP -> "ok|not ok suite.case" lines
 #   ktap_results <<<"$lines"    # report such lines as results here
+#   ktap_kselftest [--as name] prefix binary [args...]
+#                               # run a kselftest binary: each of its
+#                               # results is one here, "prefix.test"
 #
 # The runner counts the top-level ok/not ok lines; keep diagnostics on
 # "# " lines (or stderr) so they are never mistaken for results.
@@ -87,6 +90,59 @@ ktap_results() {
 		*) echo "ok $KTAP_N ${r#ok }" ;;
 		esac
 	done
+}
+
+# ktap_kselftest [--as <name>] <prefix> <binary> [args...]: run a kselftest
+# binary (stdin /dev/null, stderr merged) and re-number each of its KTAP
+# results into ours as "<prefix>.<test>"; everything else it prints is kept
+# as diagnostics.  A binary that is missing, stops short of its plan, or
+# exits non-zero without naming a failed test is one more failure, named
+# <name> (default: <prefix>).  Returns 0 only if nothing failed.
+ktap_kselftest() {
+	local what='' prefix bin line plan='' seen=0 failed=0 rc='' re name why
+	if [ "$1" = --as ]; then
+		what=$2
+		shift 2
+	fi
+	prefix=$1 bin=$2
+	what=${what:-$prefix}
+	shift 2
+	if [ ! -x "$bin" ]; then
+		ktap_fail "$what" "$bin missing: make -C tools/testing/selftests/mdev"
+		return 1
+	fi
+	re='^(not )?ok [0-9]+ ([^#]*[^# ]) *(# *(.*))?$'
+	while IFS= read -r line; do
+		if [[ $line =~ ^ktap-kselftest-exit\ ([0-9]+)$ ]]; then
+			rc=${BASH_REMATCH[1]}
+		elif [[ $line =~ $re ]]; then
+			seen=$((seen + 1))
+			name=$prefix.${BASH_REMATCH[2]}
+			why=${BASH_REMATCH[4]}
+			if [[ ${why^^} == SKIP* ]]; then
+				why=${why:4}
+				ktap_skip "$name" "${why# }"
+			elif [ -n "${BASH_REMATCH[1]}" ]; then
+				failed=$((failed + 1))
+				ktap_fail "$name"
+			else
+				ktap_ok "$name"
+			fi
+		else
+			[[ $line =~ ^1\.\.([0-9]+) ]] && plan=${BASH_REMATCH[1]}
+			echo "# $line"
+		fi
+	done < <("$bin" "$@" 2>&1 </dev/null; echo "ktap-kselftest-exit $?")
+
+	if [ -z "$plan" ] || [ "$seen" -lt "$plan" ]; then
+		ktap_fail "$what" "${bin##*/} reported $seen of ${plan:-?} results (exit status $rc)"
+	elif [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
+		ktap_fail "$what" "${bin##*/} exited with status $rc and no failed test"
+	else
+		[ "$failed" = 0 ]
+		return
+	fi
+	return 1
 }
 
 ktap_finish() {

@@ -26,43 +26,6 @@ samples="mtty mdpy mbochs"
 echo "KTAP version 1"
 ktap_diag "kernel: ${MDEV_VM_KERNEL:-?} $(uname -r)"
 
-# run_kselftest <prefix> <binary> <args...>: re-number the binary's KTAP
-# results into ours, keep everything else as diagnostics.  A binary that
-# stops short of its plan, or fails without naming a failed test, is one
-# more failure named <prefix>.
-run_kselftest() {
-	local prefix=$1 bin=$2 line plan='' seen=0 failed=0 status='' re
-	shift 2
-	re='^(not )?ok [0-9]+ ([^#]*[^# ]) *(# *(.*))?$'
-	while IFS= read -r line; do
-		if [[ $line =~ ^kselftest-status\ ([0-9]+)$ ]]; then
-			status=${BASH_REMATCH[1]}
-		elif [[ $line =~ $re ]]; then
-			local name=$prefix.${BASH_REMATCH[2]} why=${BASH_REMATCH[4]}
-
-			seen=$((seen + 1))
-			if [[ ${why^^} == SKIP* ]]; then
-				why=${why:4}
-				ktap_skip "$name" "${why# }"
-			elif [ -n "${BASH_REMATCH[1]}" ]; then
-				failed=$((failed + 1))
-				ktap_fail "$name"
-			else
-				ktap_ok "$name"
-			fi
-		else
-			[[ $line =~ ^1\.\.([0-9]+) ]] && plan=${BASH_REMATCH[1]}
-			echo "# $line"
-		fi
-	done < <("$bin" "$@" 2>&1 </dev/null; echo "kselftest-status $?")
-
-	if [ -z "$plan" ] || [ "$seen" -lt "$plan" ]; then
-		ktap_fail "$prefix" "$seen of ${plan:-?} results, exit status $status"
-	elif [ "$status" != 0 ] && [ "$failed" = 0 ]; then
-		ktap_fail "$prefix" "exit status $status with no failed test"
-	fi
-}
-
 mdev_unload_all
 
 # The kernel's uevents from here on, for the parents' MDEV_STATE.
@@ -86,7 +49,7 @@ elif [ "$loaded" = 0 ]; then
 	ktap_skip "sysfs" "no sample parent loaded"
 else
 	# shellcheck disable=SC2086 # split the extra arguments
-	run_kselftest sysfs "$test_bin" ${MDEV_SYSFS_TEST_ARGS:-}
+	ktap_kselftest sysfs "$test_bin" ${MDEV_SYSFS_TEST_ARGS:-}
 fi
 
 # The tests removed what they created: nothing may hold the modules.

@@ -24,42 +24,6 @@ marker="mdev-rig: 30-vfio-client $$"
 
 echo "KTAP version 1"
 
-# run_client <what> <client args...>: one result here per client result.
-# A client that dies before finishing its plan, or fails without saying
-# which test did, is one more failure named <what>.
-run_client() {
-	local what=$1 line plan='' seen=0 failed=0 rc='' re
-	shift
-	re='^(not )?ok [0-9]+ ([^#]*[^# ]) *(# *(.*))?$'
-	while IFS= read -r line; do
-		if [[ $line =~ ^client-exit\ ([0-9]+)$ ]]; then
-			rc=${BASH_REMATCH[1]}
-		elif [[ $line =~ $re ]]; then
-			seen=$((seen + 1))
-			local name="client.${BASH_REMATCH[2]}"
-			local directive=${BASH_REMATCH[4]}
-			if [[ ${directive^^} == SKIP* ]]; then
-				directive=${directive#[Ss][Kk][Ii][Pp]}
-				ktap_skip "$name" "${directive# }"
-			elif [ -n "${BASH_REMATCH[1]}" ]; then
-				failed=$((failed + 1))
-				ktap_fail "$name"
-			else
-				ktap_ok "$name"
-			fi
-		else
-			[[ $line =~ ^1\.\.([0-9]+) ]] && plan=${BASH_REMATCH[1]}
-			echo "# $line"
-		fi
-	done < <("$client" "$@" 2>&1 </dev/null; echo "client-exit $?")
-
-	if [ -z "$plan" ] || [ "$seen" -lt "$plan" ]; then
-		ktap_fail "$what" "the client reported $seen of ${plan:-?} results (exit status $rc)"
-	elif [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
-		ktap_fail "$what" "the client exited with status $rc"
-	fi
-}
-
 mdev_unload mdev_classic_test
 mdev_unload_all
 echo "$marker" >/dev/kmsg
@@ -76,7 +40,7 @@ fi
 
 if mdev_loaded mdev_classic_test; then
 	ktap_diag "kernel $MDEV_VM_KERNEL: /dev/iommu $([ -e /dev/iommu ] && echo present || echo missing)"
-	run_client "client" -T rmmod_while_open -F external
+	ktap_kselftest client "$client" -T rmmod_while_open -F external
 
 	# The parent without a request callback said why its removal waited.
 	if dmesg | sed -n "\|$marker|,\$p" |
@@ -86,7 +50,7 @@ if mdev_loaded mdev_classic_test; then
 		ktap_fail "notice_without_request" "no notice in the kernel log"
 	fi
 
-	MDEV_CLASSIC_RMMOD=1 run_client "client_rmmod" -r full.type1.rmmod_while_open
+	MDEV_CLASSIC_RMMOD=1 ktap_kselftest --as client_rmmod client "$client" -r full.type1.rmmod_while_open
 	if mdev_loaded mdev_classic_test; then
 		ktap_fail "vendor_unloaded" "mdev_classic_test is still loaded"
 		rmmod mdev_classic_test
@@ -107,7 +71,7 @@ else
 	uuid=$(mdev_uuid)
 	if ktap_test "mtty_create" sh -c "echo $uuid >$mtty_type/create"; then
 		MDEV_UUID=$uuid MDEV_EXPECT_PCI_ID=4348:3253 \
-			run_client "client_mtty" -f external
+			ktap_kselftest --as client_mtty client "$client" -f external
 		ktap_test "mtty_remove" sh -c "echo 1 >/sys/bus/mdev/devices/$uuid/remove"
 	fi
 fi

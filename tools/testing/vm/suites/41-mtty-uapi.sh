@@ -21,50 +21,11 @@ progs=$repo/tools/testing/selftests/mdev
 
 echo "KTAP version 1"
 
-# run_prog <prefix> <program>: one result here per result of the program.
-run_prog() {
-	local prefix=$1 prog=$progs/$2 line plan='' seen=0 failed=0 rc='' re
-	local name directive
-
-	if [ ! -x "$prog" ]; then
-		ktap_fail "$2" "$prog missing: make -C tools/testing/selftests/mdev"
-		return
-	fi
-	re='^(not )?ok [0-9]+ ([^#]*[^# ]) *(# *(.*))?$'
-	while IFS= read -r line; do
-		if [[ $line =~ ^prog-exit\ ([0-9]+)$ ]]; then
-			rc=${BASH_REMATCH[1]}
-		elif [[ $line =~ $re ]]; then
-			seen=$((seen + 1))
-			name="$prefix.${BASH_REMATCH[2]}"
-			directive=${BASH_REMATCH[4]}
-			if [[ ${directive^^} == SKIP* ]]; then
-				directive=${directive#[Ss][Kk][Ii][Pp]}
-				ktap_skip "$name" "${directive# }"
-			elif [ -n "${BASH_REMATCH[1]}" ]; then
-				failed=$((failed + 1))
-				ktap_fail "$name"
-			else
-				ktap_ok "$name"
-			fi
-		else
-			[[ $line =~ ^1\.\.([0-9]+) ]] && plan=${BASH_REMATCH[1]}
-			echo "# $line"
-		fi
-	done < <("$prog" 2>&1 </dev/null; echo "prog-exit $?")
-
-	if [ -z "$plan" ] || [ "$seen" -lt "$plan" ]; then
-		ktap_fail "$2" "reported $seen of ${plan:-?} results (exit status $rc)"
-	elif [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
-		ktap_fail "$2" "exit status $rc"
-	fi
-}
-
 mdev_unload_all
 ktap_test "load_mtty" mdev_load mtty
 
-run_prog uapi mtty_uapi
-run_prog mig mtty_migration
+ktap_kselftest uapi "$progs/mtty_uapi"
+ktap_kselftest mig "$progs/mtty_migration"
 
 left=$(ls /sys/bus/mdev/devices 2>/dev/null | tr '\n' ' ')
 if [ -z "$left" ] && mdev_unload mtty; then

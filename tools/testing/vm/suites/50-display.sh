@@ -47,42 +47,6 @@ snapshot() {
 	echo "$out"
 }
 
-# run_selftest <what> <args...>: one result here per kselftest result.  A
-# run that ends before its plan, or fails without saying which test did, is
-# one more failure named <what>.
-run_selftest() {
-	local what=$1 line plan='' seen=0 failed=0 rc='' re name directive
-	shift
-	re='^(not )?ok [0-9]+ ([^#]*[^# ]) *(# *(.*))?$'
-	while IFS= read -r line; do
-		if [[ $line =~ ^selftest-exit\ ([0-9]+)$ ]]; then
-			rc=${BASH_REMATCH[1]}
-		elif [[ $line =~ $re ]]; then
-			seen=$((seen + 1))
-			name="$what.${BASH_REMATCH[2]}"
-			directive=${BASH_REMATCH[4]}
-			if [[ ${directive^^} == SKIP* ]]; then
-				directive=${directive#[Ss][Kk][Ii][Pp]}
-				ktap_skip "$name" "${directive# }"
-			elif [ -n "${BASH_REMATCH[1]}" ]; then
-				failed=$((failed + 1))
-				ktap_fail "$name"
-			else
-				ktap_ok "$name"
-			fi
-		else
-			[[ $line =~ ^1\.\.([0-9]+) ]] && plan=${BASH_REMATCH[1]}
-			echo "# $line"
-		fi
-	done < <("$test_bin" "$@" 2>&1 </dev/null; echo "selftest-exit $?")
-
-	if [ -z "$plan" ] || [ "$seen" -lt "$plan" ]; then
-		ktap_fail "$what" "display_test reported $seen of ${plan:-?} results (exit status $rc)"
-	elif [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
-		ktap_fail "$what" "display_test exited with status $rc"
-	fi
-}
-
 # check_types <parent> <types...>: the parent and each type's files
 check_types() {
 	local p=$1 t d
@@ -179,7 +143,7 @@ else
 fi
 
 if [ -x "$test_bin" ]; then
-	run_selftest "display_test"
+	ktap_kselftest display_test "$test_bin"
 else
 	ktap_fail "display_test" "$test_bin missing: make -C tools/testing/selftests/mdev"
 fi
@@ -292,7 +256,7 @@ rmmod mdpy && insmod "$(mdev_ko mdpy)" count=2
 if [ "$(cat /sys/module/mdpy/parameters/count 2>/dev/null)" = 2 ] &&
    [ "$(avail mdpy vga)" = 2 ] && [ "$(avail mdpy hd)" = 2 ]; then
 	ktap_ok "mdpy_count_param"
-	[ -x "$test_bin" ] && run_selftest "display_test_count2" -t mdpy_instances
+	[ -x "$test_bin" ] && ktap_kselftest display_test_count2 "$test_bin" -t mdpy_instances
 else
 	ktap_fail "mdpy_count_param" "count $(cat /sys/module/mdpy/parameters/count 2>/dev/null), available $(avail mdpy vga)"
 fi
