@@ -101,26 +101,7 @@ skip_rest() {
 
 # The nested QEMU's screen, by QMP, into $1
 screendump() {
-	python3 - "$qmp" "$1" <<'EOF'
-import json, socket, sys
-sock, out = sys.argv[1], sys.argv[2]
-qmp = socket.socket(socket.AF_UNIX)
-qmp.settimeout(120)
-qmp.connect(sock)
-f = qmp.makefile("rw")
-def cmd(c, **args):
-    f.write(json.dumps({"execute": c, "arguments": args}) + "\n")
-    f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if "error" in r:
-            sys.exit("%s: %s" % (c, r["error"]))
-        if "return" in r:
-            return r["return"]
-f.readline()
-cmd("qmp_capabilities")
-cmd("screendump", filename=out)
-EOF
+	"$here/qmp-screendump.py" "$qmp" "$1"
 }
 
 # check_bands <ppm> <width> <height>: the four bands the guest drew, at

@@ -170,47 +170,20 @@ fi
 # must show mdpy's power-on picture, a gray ramp from black at the top.
 # No guest runs (-S); the dma-buf display of mbochs would need OpenGL.
 qemu_screendump() {	# qemu_screendump <sysfs device> <ppm file>
-	python3 - "$1" "$2" <<'EOF'
-import json, os, socket, subprocess, sys, time
-sysdev, out = sys.argv[1], sys.argv[2]
-sock = "/tmp/50-display-qmp.sock"
-qemu = subprocess.Popen(
-    ["qemu-system-x86_64", "-M", "pc", "-accel", "tcg", "-m", "64M", "-S",
-     "-nodefaults", "-no-user-config", "-display", "none",
-     "-qmp", "unix:%s,server=on,wait=off" % sock,
-     "-device", "vfio-pci,sysfsdev=%s,display=on" % sysdev],
-    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-try:
-    qmp = socket.socket(socket.AF_UNIX)
-    for _ in range(300):
-        try:
-            qmp.connect(sock)
-            break
-        except OSError:
-            if qemu.poll() is not None:
-                sys.exit("QEMU exited with status %d" % qemu.returncode)
-            time.sleep(0.2)
-    f = qmp.makefile("rw")
-    def cmd(c, **args):
-        f.write(json.dumps({"execute": c, "arguments": args}) + "\n")
-        f.flush()
-        while True:
-            r = json.loads(f.readline())
-            if "error" in r:
-                sys.exit("%s: %s" % (c, r["error"]))
-            if "return" in r:
-                return r["return"]
-    f.readline()
-    cmd("qmp_capabilities")
-    cmd("screendump", filename=out)
-    cmd("quit")
-    qemu.wait(timeout=60)
-finally:
-    if qemu.poll() is None:
-        qemu.kill()
-    if os.path.exists(sock):
-        os.unlink(sock)
-EOF
+	local dir qpid rc=0
+	dir=$(mktemp -d /tmp/50-display.XXXXXX)
+	qemu-system-x86_64 -M pc -accel tcg -m 64M -S -nodefaults -no-user-config \
+		-display none -qmp "unix:$dir/qmp.sock,server=on,wait=off" \
+		-device "vfio-pci,sysfsdev=$1,display=on" </dev/null >/dev/null &
+	qpid=$!
+	"$here/qmp-screendump.py" --quit "$dir/qmp.sock" "$2" || rc=$?
+	if ! timeout 60 tail --pid="$qpid" -f /dev/null; then
+		kill -9 "$qpid" 2>/dev/null
+		rc=1
+	fi
+	wait "$qpid" 2>/dev/null
+	rm -rf "$dir"
+	return "$rc"
 }
 
 check_ramp() {	# check_ramp <ppm file> <width> <height>
