@@ -233,7 +233,11 @@ config() {
 	grep -q '^CONFIG_VFIO_MDEV=m$' "$obj/.config" || echo "CONFIG_VFIO_MDEV is not m"
 }
 
+wstart=$SECONDS
 kbuild_lock
+wait_s=$((SECONDS - wstart))
+[ "$wait_s" -gt 1 ] && ktap_diag "waited ${wait_s}s for the kbuild lock"
+bstart=$((bstart + wait_s))	# time the builds, not the wait
 mkdir -p "$obj"
 if ! out=$(config); then
 	printf '%s\n' "$out" | tail -n 20 | sed 's/^/# /'
