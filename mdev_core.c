@@ -201,12 +201,19 @@ int mdev_device_remove(struct mdev_device *mdev)
 	return 0;
 }
 
+/* Tell userspace (mdevctl, libvirt) a parent came or went. */
+static void mdev_parent_uevent(struct device *dev, char *state)
+{
+	char *envp[2] = { state, NULL };
+
+	kobject_uevent_env(&dev->kobj, KOBJ_CHANGE, envp);
+}
+
 int __mdev_register_parent(struct mdev_parent *parent, struct device *dev,
 			   struct mdev_driver *mdev_driver,
 			   const struct mdev_parent_ops *ops,
 			   struct mdev_type **types, unsigned int nr_types)
 {
-	char *envp[] = { "MDEV_STATE=registered", NULL };
 	int ret;
 
 	if (WARN_ON_ONCE(!dev || !mdev_driver || (nr_types && !types)))
@@ -237,7 +244,7 @@ int __mdev_register_parent(struct mdev_parent *parent, struct device *dev,
 		goto err_groups;
 
 	trace_mdev_parent_register(parent);
-	kobject_uevent_env(&dev->kobj, KOBJ_CHANGE, envp);
+	mdev_parent_uevent(dev, "MDEV_STATE=registered");
 	return 0;
 
 err_groups:
@@ -298,7 +305,6 @@ static int mdev_remove_child(struct device *dev, void *data)
  */
 void mdev_unregister_parent(struct mdev_parent *parent)
 {
-	char *envp[] = { "MDEV_STATE=unregistered", NULL };
 	struct device *dev = parent->dev;
 
 	trace_mdev_parent_unregister(parent);
@@ -313,7 +319,7 @@ void mdev_unregister_parent(struct mdev_parent *parent)
 	parent_remove_sysfs_files(parent);
 	up_write(&parent->unreg_sem);
 
-	kobject_uevent_env(&dev->kobj, KOBJ_CHANGE, envp);
+	mdev_parent_uevent(dev, "MDEV_STATE=unregistered");
 }
 EXPORT_SYMBOL(mdev_unregister_parent);
 
