@@ -13,79 +13,61 @@
 #include <linux/tracepoint.h>
 
 DECLARE_EVENT_CLASS(mdev_parent_class,
-	TP_PROTO(struct mdev_parent *parent),
-	TP_ARGS(parent),
-	TP_STRUCT__entry(
-		__string(parent, dev_name(parent->dev))
-		__field(unsigned int, nr_types)
-	),
-	TP_fast_assign(
-		__assign_str(parent);
-		__entry->nr_types = parent->nr_types;
-	),
-	TP_printk("parent=%s nr_types=%u", __get_str(parent), __entry->nr_types)
-);
+		    TP_PROTO(struct mdev_parent *parent),
+		    TP_ARGS(parent),
+		    TP_STRUCT__entry(__string(parent, dev_name(parent->dev))
+				     __field(unsigned int, nr_types)),
+		    TP_fast_assign(__assign_str(parent);
+				   __entry->nr_types = parent->nr_types;),
+		    TP_printk("parent=%s nr_types=%u", __get_str(parent),
+			      __entry->nr_types));
 
 DEFINE_EVENT(mdev_parent_class, mdev_parent_register,
-	TP_PROTO(struct mdev_parent *parent),
-	TP_ARGS(parent)
-);
+	     TP_PROTO(struct mdev_parent *parent),
+	     TP_ARGS(parent));
 
 DEFINE_EVENT(mdev_parent_class, mdev_parent_unregister,
-	TP_PROTO(struct mdev_parent *parent),
-	TP_ARGS(parent)
-);
+	     TP_PROTO(struct mdev_parent *parent),
+	     TP_ARGS(parent));
 
 TRACE_EVENT(mdev_create,
-	TP_PROTO(struct mdev_type *type, const guid_t *uuid, int ret),
-	TP_ARGS(type, uuid, ret),
-	TP_STRUCT__entry(
-		__string(type, kobject_name(&type->kobj))
-		__array(u8, uuid, UUID_SIZE)
-		__field(int, ret)
-	),
-	TP_fast_assign(
-		__assign_str(type);
-		memcpy(__entry->uuid, uuid, UUID_SIZE);
-		__entry->ret = ret;
-	),
-	TP_printk("type=%s uuid=%pUl ret=%d", __get_str(type), __entry->uuid,
-		  __entry->ret)
-);
+	    TP_PROTO(struct mdev_type *type, const guid_t *uuid, int ret),
+	    TP_ARGS(type, uuid, ret),
+	    TP_STRUCT__entry(__string(type, kobject_name(&type->kobj))
+			     __array(u8, uuid, UUID_SIZE)
+			     __field(int, ret)),
+	    TP_fast_assign(__assign_str(type);
+			   memcpy(__entry->uuid, uuid, UUID_SIZE);
+			   __entry->ret = ret;),
+	    TP_printk("type=%s uuid=%pUl ret=%d", __get_str(type),
+		      __entry->uuid, __entry->ret));
 
 DECLARE_EVENT_CLASS(mdev_device_class,
-	TP_PROTO(struct mdev_device *mdev),
-	TP_ARGS(mdev),
-	TP_STRUCT__entry(
-		__array(u8, uuid, UUID_SIZE)
-		__string(driver, mdev->dev.driver ? mdev->dev.driver->name : "")
-	),
-	TP_fast_assign(
-		memcpy(__entry->uuid, &mdev->uuid, UUID_SIZE);
-		__assign_str(driver);
-	),
-	TP_printk("uuid=%pUl driver=%s", __entry->uuid, __get_str(driver))
-);
+		    TP_PROTO(struct mdev_device *mdev),
+		    TP_ARGS(mdev),
+		    TP_STRUCT__entry(__array(u8, uuid, UUID_SIZE)
+				     __string(driver, mdev->dev.driver ?
+					      mdev->dev.driver->name : "")),
+		    TP_fast_assign(memcpy(__entry->uuid, &mdev->uuid, UUID_SIZE);
+				   __assign_str(driver);),
+		    TP_printk("uuid=%pUl driver=%s", __entry->uuid,
+			      __get_str(driver)));
 
 DEFINE_EVENT(mdev_device_class, mdev_remove,
-	TP_PROTO(struct mdev_device *mdev),
-	TP_ARGS(mdev)
-);
+	     TP_PROTO(struct mdev_device *mdev),
+	     TP_ARGS(mdev));
 
 DEFINE_EVENT(mdev_device_class, mdev_release,
-	TP_PROTO(struct mdev_device *mdev),
-	TP_ARGS(mdev)
-);
+	     TP_PROTO(struct mdev_device *mdev),
+	     TP_ARGS(mdev));
 
 DEFINE_EVENT(mdev_device_class, mdev_bind,
-	TP_PROTO(struct mdev_device *mdev),
-	TP_ARGS(mdev)
-);
+	     TP_PROTO(struct mdev_device *mdev),
+	     TP_ARGS(mdev));
 
 DEFINE_EVENT(mdev_device_class, mdev_unbind,
-	TP_PROTO(struct mdev_device *mdev),
-	TP_ARGS(mdev)
-);
+	     TP_PROTO(struct mdev_device *mdev),
+	     TP_ARGS(mdev));
 
 #endif /* _MDEV_TRACE_H */
 
