@@ -268,6 +268,10 @@ stage() {
 			git rm -q --ignore-unmatch Documentation/ABI/testing/sysfs-bus-vfio-mdev
 			maintainers_add Documentation/ABI/testing/sysfs-bus-mdev
 		fi
+		# Figures of the driver-api page (a guest's screen through mdpy).
+		for f in Documentation/driver-api/vfio-mdev*; do
+			[ -e "$f" ] && maintainers_add "$f"
+		done
 		;;
 	"$P_KSFT")
 		LC_ALL=C awk '
