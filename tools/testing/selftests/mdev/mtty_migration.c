@@ -43,8 +43,8 @@ struct mtty {
 	char uuid[UUID_LEN + 1];
 	int group;
 	int fd;
-	uint64_t bar[2];	/* file offsets of the UARTs' BARs */
-	uint64_t cfg;
+	__u64 bar[2];	/* file offsets of the UARTs' BARs */
+	__u64 cfg;
 };
 
 /* VFIO_DEVICE_FEATURE with room for the largest payload we send */
@@ -54,7 +54,7 @@ struct feature {
 		struct vfio_device_feature_migration mig;
 		struct vfio_device_feature_mig_state state;
 		struct vfio_device_feature_mig_data_size size;
-		uint64_t pad[2];
+		__u64 pad[2];
 	};
 };
 
@@ -171,14 +171,14 @@ static int mtty_open(struct mtty *m, int container, bool set_iommu)
 
 static int reg_read(struct mtty *m, int port, int reg)
 {
-	uint8_t val;
+	__u8 val;
 
 	if (pread(m->fd, &val, 1, m->bar[port] + reg) != 1)
 		return -1;
 	return val;
 }
 
-static int reg_write(struct mtty *m, int port, int reg, uint8_t val)
+static int reg_write(struct mtty *m, int port, int reg, __u8 val)
 {
 	return pwrite(m->fd, &val, 1, m->bar[port] + reg) == 1 ? 0 : -1;
 }
@@ -192,7 +192,7 @@ static int send_str(struct mtty *m, int port, const char *s)
 }
 
 /* VFIO_DEVICE_FEATURE; returns 0 or -errno */
-static int feature(int fd, uint32_t flags, struct feature *f, size_t payload)
+static int feature(int fd, __u32 flags, struct feature *f, size_t payload)
 {
 	f->hdr.argsz = sizeof(f->hdr) + payload;
 	f->hdr.flags = flags;
@@ -200,7 +200,7 @@ static int feature(int fd, uint32_t flags, struct feature *f, size_t payload)
 }
 
 /* Move to @state; *data_fd gets the new session's fd or -1. 0 or -errno */
-static int set_state(struct mtty *m, uint32_t state, int *data_fd)
+static int set_state(struct mtty *m, __u32 state, int *data_fd)
 {
 	struct feature f = { .state = { .device_state = state, .data_fd = -2 } };
 	int ret;
@@ -229,7 +229,7 @@ static int set_intx(struct mtty *m, int efd)
 {
 	struct {
 		struct vfio_irq_set set;
-		int32_t fd;
+		__s32 fd;
 	} irq = {
 		.set = {
 			.argsz = sizeof(irq),
@@ -245,7 +245,7 @@ static int set_intx(struct mtty *m, int efd)
 }
 
 /* Read a data fd to its end; the length or -errno */
-static ssize_t read_all(int fd, uint8_t *buf, size_t size)
+static ssize_t read_all(int fd, __u8 *buf, size_t size)
 {
 	size_t len = 0;
 	ssize_t n;
@@ -430,9 +430,9 @@ TEST_F(mtty_mig, feature_args)
 
 TEST_F(mtty_mig, save_and_resume)
 {
-	uint8_t data[4096];
+	__u8 data[4096];
 	char rx[FIFO_SIZE + 1];
-	uint64_t count;
+	__u64 count;
 	ssize_t len, n;
 	int fd, efd, i;
 
@@ -531,7 +531,7 @@ TEST_F(mtty_mig, save_and_resume)
 TEST_F(mtty_mig, precopy)
 {
 	struct vfio_precopy_info info;
-	uint8_t data[4096];
+	__u8 data[4096];
 	ssize_t head, rest;
 	int fd, fd2;
 
@@ -605,7 +605,7 @@ TEST_F(mtty_mig, refused_transitions)
 
 TEST_F(mtty_mig, bad_streams)
 {
-	uint8_t data[4096], junk[64];
+	__u8 data[4096], junk[64];
 	ssize_t len;
 	int fd;
 
@@ -645,7 +645,7 @@ TEST_F(mtty_mig, bad_streams)
 TEST_F(mtty_mig, wrong_device_kind)
 {
 	struct mtty *single = &self->extra;
-	uint8_t data[4096];
+	__u8 data[4096];
 	ssize_t len;
 	int fd;
 

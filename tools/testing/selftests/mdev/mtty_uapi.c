@@ -67,7 +67,7 @@ FIXTURE(mtty) {
 	int container;
 	int group;
 	int fd;
-	uint64_t off[VFIO_PCI_NUM_REGIONS];
+	__u64 off[VFIO_PCI_NUM_REGIONS];
 };
 
 FIXTURE_VARIANT(mtty) {
@@ -90,7 +90,9 @@ static void mtty_close(struct _test_data_mtty *self)
 		close(self->group);
 	if (self->container >= 0)
 		close(self->container);
-	self->fd = self->group = self->container = -1;
+	self->fd = -1;
+	self->group = -1;
+	self->container = -1;
 }
 
 static void mtty_destroy(struct _test_data_mtty *self)
@@ -165,7 +167,9 @@ FIXTURE_SETUP(mtty)
 	int ret;
 
 	self->uuid[0] = '\0';
-	self->container = self->group = self->fd = -1;
+	self->container = -1;
+	self->group = -1;
+	self->fd = -1;
 	if (access(types_dir(), F_OK))
 		SKIP(return, "no mtty types at %s (load mtty.ko)", types_dir());
 	ret = mtty_open_new(self, variant->ports);
@@ -179,7 +183,7 @@ FIXTURE_TEARDOWN(mtty)
 }
 
 /* Region access: the count transferred, or -errno */
-static ssize_t rd(struct _test_data_mtty *self, int index, uint64_t off,
+static ssize_t rd(struct _test_data_mtty *self, int index, __u64 off,
 		  void *buf, size_t len)
 {
 	ssize_t n = pread(self->fd, buf, len, self->off[index] + off);
@@ -187,7 +191,7 @@ static ssize_t rd(struct _test_data_mtty *self, int index, uint64_t off,
 	return n < 0 ? -errno : n;
 }
 
-static ssize_t wr(struct _test_data_mtty *self, int index, uint64_t off,
+static ssize_t wr(struct _test_data_mtty *self, int index, __u64 off,
 		  const void *buf, size_t len)
 {
 	ssize_t n = pwrite(self->fd, buf, len, self->off[index] + off);
@@ -197,40 +201,40 @@ static ssize_t wr(struct _test_data_mtty *self, int index, uint64_t off,
 
 static int reg(struct _test_data_mtty *self, int port, int r)
 {
-	uint8_t val;
+	__u8 val;
 
 	if (rd(self, VFIO_PCI_BAR0_REGION_INDEX + port, r, &val, 1) != 1)
 		return -1;
 	return val;
 }
 
-static int set_reg(struct _test_data_mtty *self, int port, int r, uint8_t val)
+static int set_reg(struct _test_data_mtty *self, int port, int r, __u8 val)
 {
 	return wr(self, VFIO_PCI_BAR0_REGION_INDEX + port, r, &val, 1) == 1 ?
 	       0 : -1;
 }
 
-static uint32_t cfg32(struct _test_data_mtty *self, int off)
+static __u32 cfg32(struct _test_data_mtty *self, int off)
 {
-	uint32_t val = 0;
+	__u32 val = 0;
 
 	rd(self, VFIO_PCI_CONFIG_REGION_INDEX, off, &val, 4);
 	return val;
 }
 
-static void set_cfg32(struct _test_data_mtty *self, int off, uint32_t val)
+static void set_cfg32(struct _test_data_mtty *self, int off, __u32 val)
 {
 	wr(self, VFIO_PCI_CONFIG_REGION_INDEX, off, &val, 4);
 }
 
 /* VFIO_DEVICE_SET_IRQS with at most one element of data; 0 or -errno */
-static int set_irqs(struct _test_data_mtty *self, uint32_t flags,
-		    uint32_t index, uint32_t start, uint32_t count,
-		    int32_t data, uint32_t argsz)
+static int set_irqs(struct _test_data_mtty *self, __u32 flags,
+		    __u32 index, __u32 start, __u32 count,
+		    __s32 data, __u32 argsz)
 {
 	struct {
 		struct vfio_irq_set set;
-		int32_t data;
+		__s32 data;
 	} irq = {
 		.set = {
 			.argsz = argsz ? argsz : sizeof(irq),
@@ -245,7 +249,7 @@ static int set_irqs(struct _test_data_mtty *self, uint32_t flags,
 	return ioctl(self->fd, VFIO_DEVICE_SET_IRQS, &irq) ? -errno : 0;
 }
 
-static int set_trigger(struct _test_data_mtty *self, uint32_t index, int fd)
+static int set_trigger(struct _test_data_mtty *self, __u32 index, int fd)
 {
 	return set_irqs(self, VFIO_IRQ_SET_DATA_EVENTFD |
 			VFIO_IRQ_SET_ACTION_TRIGGER, index, 0, 1, fd, 0);
@@ -259,9 +263,9 @@ static int unmask_intx(struct _test_data_mtty *self)
 }
 
 /* How often @efd was signalled since the last call */
-static uint64_t signals(int efd)
+static __u64 signals(int efd)
 {
-	uint64_t n = 0;
+	__u64 n = 0;
 
 	if (read(efd, &n, sizeof(n)) != sizeof(n))
 		return 0;
@@ -288,11 +292,11 @@ TEST_F(mtty, device_info)
 TEST_F(mtty, region_info)
 {
 	struct vfio_region_info info = { .argsz = sizeof(info) };
-	uint32_t rw = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+	__u32 rw = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
 	unsigned int i;
 
 	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
-		uint64_t size = 0;
+		__u64 size = 0;
 
 		if (i == VFIO_PCI_CONFIG_REGION_INDEX)
 			size = CFG_SIZE;
@@ -318,8 +322,8 @@ TEST_F(mtty, region_info)
 
 TEST_F(mtty, config_space)
 {
-	uint8_t cfg[CFG_SIZE];
-	uint16_t cmd;
+	__u8 cfg[CFG_SIZE];
+	__u16 cmd;
 
 	ASSERT_EQ(CFG_SIZE, rd(self, VFIO_PCI_CONFIG_REGION_INDEX, 0, cfg,
 			       sizeof(cfg)));
@@ -360,7 +364,7 @@ TEST_F(mtty, config_space)
 
 TEST_F(mtty, bounds)
 {
-	uint8_t buf[CFG_SIZE + 1];
+	__u8 buf[CFG_SIZE + 1];
 
 	EXPECT_EQ(-EINVAL, rd(self, VFIO_PCI_CONFIG_REGION_INDEX, 0, buf,
 			      CFG_SIZE + 1));
@@ -389,7 +393,7 @@ TEST_F(mtty, bounds)
 TEST_F(mtty, irq_info)
 {
 	struct vfio_irq_info info = { .argsz = sizeof(info) };
-	struct { uint32_t flags, count; } want[VFIO_PCI_NUM_IRQS] = {
+	struct { __u32 flags, count; } want[VFIO_PCI_NUM_IRQS] = {
 		[VFIO_PCI_INTX_IRQ_INDEX] = { VFIO_IRQ_INFO_EVENTFD |
 			VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED, 1 },
 		[VFIO_PCI_MSI_IRQ_INDEX] = { VFIO_IRQ_INFO_EVENTFD |
@@ -424,8 +428,8 @@ TEST_F(mtty, irq_info)
 
 TEST_F(mtty, set_irqs_args)
 {
-	uint32_t trig = VFIO_IRQ_SET_ACTION_TRIGGER;
-	uint32_t efd_trig = VFIO_IRQ_SET_DATA_EVENTFD | trig;
+	__u32 trig = VFIO_IRQ_SET_ACTION_TRIGGER;
+	__u32 efd_trig = VFIO_IRQ_SET_DATA_EVENTFD | trig;
 	int efd = eventfd(0, EFD_NONBLOCK);
 
 	ASSERT_LE(0, efd);
@@ -600,7 +604,7 @@ TEST_F(mtty, uart_thre_and_modem)
 TEST_F(mtty, intx_level)
 {
 	int efd = eventfd(0, EFD_NONBLOCK);
-	uint16_t cmd;
+	__u16 cmd;
 
 	ASSERT_LE(0, efd);
 	ASSERT_EQ(0, set_trigger(self, VFIO_PCI_INTX_IRQ_INDEX, efd));

@@ -182,7 +182,7 @@ struct vfio_dev {
 	int container;
 	int group;
 	int iommufd;
-	uint32_t ioas_id;
+	__u32 ioas_id;
 	int device;
 };
 
@@ -345,7 +345,7 @@ static void vfio_dev_close_device(struct vfio_dev *vd)
 
 /* Map user memory at an IOVA of the container or IOAS: 0 or -errno */
 static int vfio_dev_map(struct vfio_dev *vd, void *buf, size_t len,
-			uint64_t iova)
+			__u64 iova)
 {
 	struct vfio_iommu_type1_dma_map map = {
 		.argsz = sizeof(map),
@@ -372,7 +372,7 @@ static int vfio_dev_map(struct vfio_dev *vd, void *buf, size_t len,
 	return ret ? -errno : 0;
 }
 
-static int vfio_dev_unmap(struct vfio_dev *vd, size_t len, uint64_t iova)
+static int vfio_dev_unmap(struct vfio_dev *vd, size_t len, __u64 iova)
 {
 	struct vfio_iommu_type1_dma_unmap unmap = {
 		.argsz = sizeof(unmap),
@@ -394,7 +394,7 @@ static int vfio_dev_unmap(struct vfio_dev *vd, size_t len, uint64_t iova)
 	return ret ? -errno : 0;
 }
 
-static int region_info(int device, uint32_t index,
+static int region_info(int device, __u32 index,
 		       struct vfio_region_info *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -404,14 +404,14 @@ static int region_info(int device, uint32_t index,
 }
 
 /* Offset of a region in the device file, or -1 */
-static off_t region_offset(int device, uint32_t index)
+static off_t region_offset(int device, __u32 index)
 {
 	struct vfio_region_info info;
 
 	return region_info(device, index, &info) ? -1 : (off_t)info.offset;
 }
 
-static int reg_write(int device, uint32_t reg, uint32_t val)
+static int reg_write(int device, __u32 reg, __u32 val)
 {
 	off_t base = region_offset(device, MCT_REGS_INDEX);
 
@@ -420,10 +420,10 @@ static int reg_write(int device, uint32_t reg, uint32_t val)
 	return 0;
 }
 
-static int64_t reg_read(int device, uint32_t reg)
+static int64_t reg_read(int device, __u32 reg)
 {
 	off_t base = region_offset(device, MCT_REGS_INDEX);
-	uint32_t val;
+	__u32 val;
 
 	if (pread(device, &val, sizeof(val), base + reg) != sizeof(val))
 		return -errno;
@@ -431,22 +431,21 @@ static int64_t reg_read(int device, uint32_t reg)
 }
 
 /* Run a DMA command of the test device; returns its status register */
-static int32_t dma_command(int device, uint32_t cmd, uint64_t iova,
-			   uint32_t len)
+static __s32 dma_command(int device, __u32 cmd, __u64 iova, __u32 len)
 {
-	if (reg_write(device, MCT_REG_IOVA_LO, (uint32_t)iova) ||
+	if (reg_write(device, MCT_REG_IOVA_LO, (__u32)iova) ||
 	    reg_write(device, MCT_REG_IOVA_HI, iova >> 32) ||
 	    reg_write(device, MCT_REG_LEN, len) ||
 	    reg_write(device, MCT_REG_CMD, cmd))
 		return INT32_MIN;
-	return (int32_t)reg_read(device, MCT_REG_STATUS);
+	return (__s32)reg_read(device, MCT_REG_STATUS);
 }
 
 /* Read the PCI vendor and device ID from config space */
-static int pci_ids(int device, uint16_t *vendor, uint16_t *devid)
+static int pci_ids(int device, __u16 *vendor, __u16 *devid)
 {
 	struct vfio_region_info info;
-	uint16_t ids[2];
+	__u16 ids[2];
 	int ret;
 
 	ret = region_info(device, VFIO_PCI_CONFIG_REGION_INDEX, &info);
@@ -602,7 +601,7 @@ TEST_F(full, irq_info)
 
 TEST_F(full, pci_config_ids)
 {
-	uint16_t vendor, device;
+	__u16 vendor, device;
 
 	ASSERT_EQ(0, pci_ids(self->vd.device, &vendor, &device));
 	EXPECT_EQ(MCT_VENDOR, vendor);
@@ -623,7 +622,7 @@ TEST_F(full, read_write_forwarded)
 {
 	long reads = mdev_counter(self->vd.uuid, "read");
 	long writes = mdev_counter(self->vd.uuid, "write");
-	uint32_t val = 0x1234, back = 0;
+	__u32 val = 0x1234, back = 0;
 	char byte = 0;
 
 	ASSERT_EQ(sizeof(val), pwrite(self->vd.device, &val, sizeof(val),
@@ -822,7 +821,7 @@ TEST_F_TIMEOUT(full, remove_while_open, 180)
 {
 	struct {
 		struct vfio_irq_set set;
-		int32_t fd;
+		__s32 fd;
 	} irq = {
 		.set = {
 			.argsz = sizeof(irq),
@@ -836,7 +835,7 @@ TEST_F_TIMEOUT(full, remove_while_open, 180)
 	long removed = parent_counter(self->type_dir, "removed");
 	struct pollfd pfd = { .events = POLLIN };
 	struct remover r;
-	uint64_t events;
+	__u64 events;
 
 	irq.fd = eventfd(0, EFD_CLOEXEC);
 	ASSERT_LE(0, irq.fd);
@@ -1018,7 +1017,7 @@ TEST_F(external, pci_device)
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 	const char *expect = getenv("MDEV_EXPECT_PCI_ID");
 	struct vfio_region_info rinfo;
-	uint16_t vendor, device;
+	__u16 vendor, device;
 	char id[16];
 
 	ASSERT_EQ(0, ioctl(self->vd.device, VFIO_DEVICE_GET_INFO, &info));
