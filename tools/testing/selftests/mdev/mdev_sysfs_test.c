@@ -379,22 +379,27 @@ static char *settle(const char *want, long *waited_ms)
 	}
 }
 
-/* Expect sysfs to look exactly as the snapshot @_want says */
-#define EXPECT_STATE(_want, _fmt, ...) do {				\
+/*
+ * Expect sysfs to look exactly as the snapshot @_want says; the rest is a
+ * printf() format and its arguments saying when.
+ */
+#define EXPECT_STATE(_want, ...) do {					\
 	const char *__es_want = (_want);				\
+	char __es_when[256];						\
 	long __es_ms;							\
 	char *__es_seen = settle(__es_want, &__es_ms);			\
 	bool __es_same = __es_want && __es_seen &&			\
 			 !strcmp(__es_want, __es_seen);			\
 									\
+	snprintf(__es_when, sizeof(__es_when), __VA_ARGS__);		\
 	EXPECT_TRUE(__es_same) {					\
-		TH_LOG(_fmt ": sysfs is not as it was\n"		\
+		TH_LOG("%s: sysfs is not as it was\n"			\
 		       "---- expected:\n%s---- seen:\n%s----",		\
-		       ##__VA_ARGS__, __es_want, __es_seen);		\
+		       __es_when, __es_want, __es_seen);		\
 	}								\
 	if (__es_same && __es_ms > 0)					\
-		TH_LOG(_fmt ": sysfs took %ld ms to settle",		\
-		       ##__VA_ARGS__, __es_ms);				\
+		TH_LOG("%s: sysfs took %ld ms to settle", __es_when,	\
+		       __es_ms);					\
 	free(__es_seen);						\
 } while (0)
 
@@ -487,13 +492,18 @@ static int ctx_init(struct mdev_ctx *ctx, const char *name,
 	return ret ? ret : ctx_snap(ctx, why, size);
 }
 
-/* End a setup by what ctx_init() and the like returned */
-#define SETUP_CHECK(_ret, _why) do {					\
-	if ((_ret) == KSFT_SKIP)					\
-		SKIP(return, "%.900s", _why);				\
-	ASSERT_EQ(0, _ret)						\
-		TH_LOG("%s", _why);					\
-} while (0)
+/*
+ * Ends a setup by what ctx_init() or all_init() returned: skips the test,
+ * fails it, or lets it run.  The setup must return right after.
+ */
+static void setup_check(struct __test_metadata *_metadata, int ret,
+			const char *why)
+{
+	if (ret == KSFT_SKIP)
+		SKIP(return, "%.900s", why);
+	ASSERT_EQ(0, ret)
+		TH_LOG("%s", why);
+}
 
 /* Removes what a failed test left, then checks sysfs is as it was */
 static void ctx_fini(struct __test_metadata *_metadata, struct mdev_ctx *ctx)
@@ -518,18 +528,10 @@ static void ctx_fini(struct __test_metadata *_metadata, struct mdev_ctx *ctx)
 }
 
 /*
- * The sample parents: the name of the parent device, the driver its
- * devices bind to, and the errno of a creation when the parent is full
- * (mtty and mbochs count their own resources and refuse in their create
- * or probe; mdpy lets the core count its max_instances).
+ * The sample parents, by the name of the parent device: the variants of
+ * the mdev_sysfs fixture below say more about each.
  */
-#define MDEV_PARENTS(X)						\
-	X(mtty, "vfio_mdev", ENOSPC)					\
-	X(mdpy, "mdpy", EUSERS)						\
-	X(mbochs, "mbochs", ENOSPC)
-
-#define PARENT_NAME(_parent, _driver, _errno) #_parent,
-static const char * const parent_names[] = { MDEV_PARENTS(PARENT_NAME) };
+static const char * const parent_names[] = { "mtty", "mdpy", "mbochs" };
 
 /*
  * The input tables run over every sample parent that is registered, one
@@ -575,6 +577,12 @@ static const char *ctx_name(const struct mdev_ctx *ctx)
 /* ---------------------------------------------------------------------- */
 /* create: one test per input                                             */
 
+/* The length of an input: @len, or up to the NUL of @bytes when it is 0 */
+static size_t variant_len(const char *bytes, size_t len)
+{
+	return len ? len : strlen(bytes);
+}
+
 #define UUID_A		"6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382"
 #define UUID_A_UPPER	"6F1D0B8E-3C47-4A9E-9B2D-51C7E0A4F382"
 
@@ -585,78 +593,15 @@ static const char *ctx_name(const struct mdev_ctx *ctx)
 #define REMOVED		(-3)	/* returns the length; the device is gone */
 
 /*
- * X(name, bytes, size, expected): write the string literal @bytes (NULs
- * included), padded with newlines to @size bytes when @size is larger.
+ * One variant per input: @bytes, @len bytes long (NULs included) or up to
+ * its NUL when @len is 0, padded with newlines to @size bytes when @size is
+ * larger.  Spaces before a newline are written \x20.
  *
  * An empty write never reaches the store: sysfs returns 0 for it.  Writes
  * of a page or more reach it cut to one page (kernfs has no atomic write
  * size for sysfs attributes, so it truncates rather than failing with
  * E2BIG), which the store refuses with EINVAL like any wrong length.
  */
-#define CREATE_INPUTS(X)						\
-	X(empty, "", 0, NOTHING)					\
-	X(newline_only, "\n", 0, EINVAL)				\
-	X(nul_only, "\0", 0, EINVAL)					\
-	X(len35, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f38", 0, EINVAL)	\
-	X(len35_newline, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f38\n", 0,	\
-	  EINVAL)							\
-	X(len37_digit, UUID_A "0", 0, EINVAL)			\
-	X(len38, UUID_A "00", 0, EINVAL)				\
-	X(two_newlines, UUID_A "\n\n", 0, EINVAL)			\
-	X(leading_newline, "\n" UUID_A, 0, EINVAL)			\
-	X(no_dashes, "6f1d0b8e3c474a9e9b2d51c7e0a4f382", 0, EINVAL)	\
-	X(no_dashes_len36, "6f1d0b8e3c474a9e9b2d51c7e0a4f3820000", 0,	\
-	  EINVAL)							\
-	X(dash_shifted, "6f1d0b8-e3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
-	  EINVAL)							\
-	X(dash_for_digit, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4-382", 0,	\
-	  EINVAL)							\
-	X(digit_for_dash, "6f1d0b8e03c47-4a9e-9b2d-51c7e0a4f382", 0,	\
-	  EINVAL)							\
-	X(dashes_only, "------------------------------------", 0,	\
-	  EINVAL)							\
-	X(spaces_only, "                                    ", 0,	\
-	  EINVAL)							\
-	X(nonhex_g, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4g382", 0, EINVAL) \
-	X(nonhex_first, "xf1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
-	  EINVAL)							\
-	X(nonhex_last, "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f38z", 0,	\
-	  EINVAL)							\
-	X(braces, "{" UUID_A "}", 0, EINVAL)				\
-	X(braces_newline, "{" UUID_A "}\n", 0, EINVAL)		\
-	X(embedded_nul, "6f1d0b8e-3c" "\0" "7-4a9e-9b2d-51c7e0a4f382\n", \
-	  0, EINVAL)							\
-	X(trailing_nul, UUID_A "\0", 0, EINVAL)			\
-	X(leading_nul, "\0" UUID_A, 0, EINVAL)			\
-	X(leading_space, " " UUID_A, 0, EINVAL)			\
-	X(trailing_space, UUID_A " ", 0, EINVAL)			\
-	X(trailing_space_newline, UUID_A " \n", 0, EINVAL)		\
-	X(space_for_dash, "6f1d0b8e 3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
-	  EINVAL)							\
-	X(leading_tab, "\t" UUID_A, 0, EINVAL)			\
-	X(trailing_tab, UUID_A "\t", 0, EINVAL)			\
-	X(crlf, UUID_A "\r\n", 0, EINVAL)				\
-	X(cr, UUID_A "\r", 0, EINVAL)				\
-	X(urn, "urn:uuid:" UUID_A, 0, EINVAL)			\
-	X(hex_prefix, "0x1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
-	  EINVAL)							\
-	X(plus_sign, "+f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
-	  EINVAL)							\
-	X(high_byte, "\xff" "f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382", 0,	\
-	  EINVAL)							\
-	X(two_uuids, UUID_A "\n" UUID_A "\n", 0, EINVAL)		\
-	X(page, UUID_A "\n", 4096, EINVAL)				\
-	X(page_plus_one, UUID_A "\n", 4097, EINVAL)			\
-	X(len64k, UUID_A "\n", 65536, EINVAL)			\
-	X(lower, UUID_A, 0, CREATED)					\
-	X(lower_newline, UUID_A "\n", 0, CREATED)			\
-	X(upper, UUID_A_UPPER, 0, CREATED)				\
-	X(upper_newline, UUID_A_UPPER "\n", 0, CREATED)		\
-	X(mixed_case, "6F1d0B8e-3C47-4a9E-9b2D-51c7E0a4F382\n", 0,	\
-	  CREATED)							\
-	X(nil, "00000000-0000-0000-0000-000000000000\n", 0, CREATED)	\
-	X(max, "ffffffff-ffff-ffff-ffff-ffffffffffff\n", 0, CREATED)
-
 FIXTURE(create_input) {
 	struct mdev_all all;
 };
@@ -668,21 +613,254 @@ FIXTURE_VARIANT(create_input) {
 	int expect;
 };
 
-#define CREATE_INPUT_VARIANT(_name, _bytes, _size, _expect)		\
-	FIXTURE_VARIANT_ADD(create_input, _name) {			\
-		.bytes = _bytes,					\
-		.len = sizeof(_bytes) - 1,				\
-		.size = _size,						\
-		.expect = _expect,					\
-	};
-CREATE_INPUTS(CREATE_INPUT_VARIANT)
+FIXTURE_VARIANT_ADD(create_input, empty) {
+	.bytes = "",
+	.expect = NOTHING,
+};
+
+FIXTURE_VARIANT_ADD(create_input, newline_only) {
+	.bytes = "\n",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, nul_only) {
+	.bytes = "\0",
+	.len = 1,
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, len35) {
+	.bytes = "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f38",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, len35_newline) {
+	.bytes = "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f38\n",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, len37_digit) {
+	.bytes = UUID_A "0",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, len38) {
+	.bytes = UUID_A "00",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, two_newlines) {
+	.bytes = UUID_A "\n\n",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, leading_newline) {
+	.bytes = "\n" UUID_A,
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, no_dashes) {
+	.bytes = "6f1d0b8e3c474a9e9b2d51c7e0a4f382",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, no_dashes_len36) {
+	.bytes = "6f1d0b8e3c474a9e9b2d51c7e0a4f3820000",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, dash_shifted) {
+	.bytes = "6f1d0b8-e3c47-4a9e-9b2d-51c7e0a4f382",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, dash_for_digit) {
+	.bytes = "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4-382",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, digit_for_dash) {
+	.bytes = "6f1d0b8e03c47-4a9e-9b2d-51c7e0a4f382",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, dashes_only) {
+	.bytes = "------------------------------------",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, spaces_only) {
+	.bytes = "                                    ",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, nonhex_g) {
+	.bytes = "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4g382",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, nonhex_first) {
+	.bytes = "xf1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, nonhex_last) {
+	.bytes = "6f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f38z",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, braces) {
+	.bytes = "{" UUID_A "}",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, braces_newline) {
+	.bytes = "{" UUID_A "}\n",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, embedded_nul) {
+	.bytes = "6f1d0b8e-3c\0007-4a9e-9b2d-51c7e0a4f382\n",
+	.len = UUID_LEN + 1,
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, trailing_nul) {
+	.bytes = UUID_A "\0",
+	.len = UUID_LEN + 1,
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, leading_nul) {
+	.bytes = "\0" UUID_A,
+	.len = UUID_LEN + 1,
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, leading_space) {
+	.bytes = " " UUID_A,
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, trailing_space) {
+	.bytes = UUID_A " ",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, trailing_space_newline) {
+	.bytes = UUID_A "\x20\n",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, space_for_dash) {
+	.bytes = "6f1d0b8e 3c47-4a9e-9b2d-51c7e0a4f382",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, leading_tab) {
+	.bytes = "\t" UUID_A,
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, trailing_tab) {
+	.bytes = UUID_A "\t",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, crlf) {
+	.bytes = UUID_A "\r\n",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, cr) {
+	.bytes = UUID_A "\r",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, urn) {
+	.bytes = "urn:uuid:" UUID_A,
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, hex_prefix) {
+	.bytes = "0x1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, plus_sign) {
+	.bytes = "+f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, high_byte) {
+	.bytes = "\377f1d0b8e-3c47-4a9e-9b2d-51c7e0a4f382",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, two_uuids) {
+	.bytes = UUID_A "\n" UUID_A "\n",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, page) {
+	.bytes = UUID_A "\n",
+	.size = 4096,
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, page_plus_one) {
+	.bytes = UUID_A "\n",
+	.size = 4097,
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, len64k) {
+	.bytes = UUID_A "\n",
+	.size = 65536,
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(create_input, lower) {
+	.bytes = UUID_A,
+	.expect = CREATED,
+};
+
+FIXTURE_VARIANT_ADD(create_input, lower_newline) {
+	.bytes = UUID_A "\n",
+	.expect = CREATED,
+};
+
+FIXTURE_VARIANT_ADD(create_input, upper) {
+	.bytes = UUID_A_UPPER,
+	.expect = CREATED,
+};
+
+FIXTURE_VARIANT_ADD(create_input, upper_newline) {
+	.bytes = UUID_A_UPPER "\n",
+	.expect = CREATED,
+};
+
+FIXTURE_VARIANT_ADD(create_input, mixed_case) {
+	.bytes = "6F1d0B8e-3C47-4a9E-9b2D-51c7E0a4F382\n",
+	.expect = CREATED,
+};
+
+FIXTURE_VARIANT_ADD(create_input, nil) {
+	.bytes = "00000000-0000-0000-0000-000000000000\n",
+	.expect = CREATED,
+};
+
+FIXTURE_VARIANT_ADD(create_input, max) {
+	.bytes = "ffffffff-ffff-ffff-ffff-ffffffffffff\n",
+	.expect = CREATED,
+};
 
 FIXTURE_SETUP(create_input)
 {
 	char why[PATH_MAX + 64];
 	int ret = all_init(&self->all, why, sizeof(why));
 
-	SETUP_CHECK(ret, why);
+	setup_check(_metadata, ret, why);
 }
 
 FIXTURE_TEARDOWN(create_input)
@@ -697,7 +875,8 @@ FIXTURE_TEARDOWN(create_input)
  */
 TEST_F(create_input, write)
 {
-	size_t len = variant->size > variant->len ? variant->size : variant->len;
+	size_t bytes = variant_len(variant->bytes, variant->len);
+	size_t len = variant->size > bytes ? variant->size : bytes;
 	char path[PATH_MAX], uuid[UUID_LEN + 1];
 	const char *type;
 	ssize_t ret;
@@ -707,7 +886,7 @@ TEST_F(create_input, write)
 	buf = malloc(len + 1);
 	ASSERT_NE(NULL, buf);
 	memset(buf, '\n', len);
-	memcpy(buf, variant->bytes, variant->len);
+	memcpy(buf, variant->bytes, bytes);
 
 	for (k = 0; k < self->all.nr; k++) {
 		type = self->all.ctx[k].types[0];
@@ -749,30 +928,7 @@ TEST_F(create_input, write)
 /* ---------------------------------------------------------------------- */
 /* remove: one test per input                                             */
 
-#define REMOVE_INPUTS(X)						\
-	X(zero, "0", KEPT)						\
-	X(zero_newline, "0\n", KEPT)					\
-	X(zero_zero, "00", KEPT)					\
-	X(hex_zero, "0x0", KEPT)					\
-	X(empty, "", NOTHING)					\
-	X(minus_one, "-1", EINVAL)					\
-	X(letters, "abc", EINVAL)					\
-	X(hex_prefix_only, "0x", EINVAL)				\
-	X(ulong_max_plus_one, "18446744073709551616", EINVAL)	\
-	X(huge, "340282366920938463463374607431768211456", EINVAL)	\
-	X(leading_space, " 1", EINVAL)				\
-	X(trailing_space, "1 ", EINVAL)				\
-	X(newline_only, "\n", EINVAL)				\
-	X(two_newlines, "1\n\n", EINVAL)				\
-	X(trailing_letter, "1x", EINVAL)				\
-	X(decimal_point, "1.0", EINVAL)				\
-	X(one, "1", REMOVED)						\
-	X(one_newline, "1\n", REMOVED)				\
-	X(hex_one, "0x1", REMOVED)					\
-	X(plus_one, "+1", REMOVED)					\
-	X(octal, "010", REMOVED)					\
-	X(ulong_max, "18446744073709551615", REMOVED)
-
+/* One variant per input, of @len bytes or up to its NUL when @len is 0 */
 FIXTURE(remove_input) {
 	struct mdev_all all;
 };
@@ -783,20 +939,122 @@ FIXTURE_VARIANT(remove_input) {
 	int expect;
 };
 
-#define REMOVE_INPUT_VARIANT(_name, _bytes, _expect)			\
-	FIXTURE_VARIANT_ADD(remove_input, _name) {			\
-		.bytes = _bytes,					\
-		.len = sizeof(_bytes) - 1,				\
-		.expect = _expect,					\
-	};
-REMOVE_INPUTS(REMOVE_INPUT_VARIANT)
+FIXTURE_VARIANT_ADD(remove_input, zero) {
+	.bytes = "0",
+	.expect = KEPT,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, zero_newline) {
+	.bytes = "0\n",
+	.expect = KEPT,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, zero_zero) {
+	.bytes = "00",
+	.expect = KEPT,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, hex_zero) {
+	.bytes = "0x0",
+	.expect = KEPT,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, empty) {
+	.bytes = "",
+	.expect = NOTHING,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, minus_one) {
+	.bytes = "-1",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, letters) {
+	.bytes = "abc",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, hex_prefix_only) {
+	.bytes = "0x",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, ulong_max_plus_one) {
+	.bytes = "18446744073709551616",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, huge) {
+	.bytes = "340282366920938463463374607431768211456",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, leading_space) {
+	.bytes = " 1",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, trailing_space) {
+	.bytes = "1 ",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, newline_only) {
+	.bytes = "\n",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, two_newlines) {
+	.bytes = "1\n\n",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, trailing_letter) {
+	.bytes = "1x",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, decimal_point) {
+	.bytes = "1.0",
+	.expect = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, one) {
+	.bytes = "1",
+	.expect = REMOVED,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, one_newline) {
+	.bytes = "1\n",
+	.expect = REMOVED,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, hex_one) {
+	.bytes = "0x1",
+	.expect = REMOVED,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, plus_one) {
+	.bytes = "+1",
+	.expect = REMOVED,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, octal) {
+	.bytes = "010",
+	.expect = REMOVED,
+};
+
+FIXTURE_VARIANT_ADD(remove_input, ulong_max) {
+	.bytes = "18446744073709551615",
+	.expect = REMOVED,
+};
 
 FIXTURE_SETUP(remove_input)
 {
 	char why[PATH_MAX + 64];
 	int ret = all_init(&self->all, why, sizeof(why));
 
-	SETUP_CHECK(ret, why);
+	setup_check(_metadata, ret, why);
 }
 
 FIXTURE_TEARDOWN(remove_input)
@@ -810,6 +1068,7 @@ FIXTURE_TEARDOWN(remove_input)
  */
 TEST_F(remove_input, write)
 {
+	size_t len = variant_len(variant->bytes, variant->len);
 	char path[PATH_MAX], uuid[UUID_LEN + 1];
 	const char *name;
 	char *with_device;
@@ -825,16 +1084,16 @@ TEST_F(remove_input, write)
 		with_device = snapshot();
 
 		ret = write_file(dev_path(path, uuid, "remove"),
-				 variant->bytes, variant->len);
+				 variant->bytes, len);
 		switch (variant->expect) {
 		case REMOVED:
-			EXPECT_EQ((ssize_t)variant->len, ret)
+			EXPECT_EQ((ssize_t)len, ret)
 				TH_LOG("%s: remove refused: %s", name,
 				       retname(ret));
 			EXPECT_FALSE(mdev_exists(uuid));
 			break;
 		case KEPT:
-			EXPECT_EQ((ssize_t)variant->len, ret)
+			EXPECT_EQ((ssize_t)len, ret)
 				TH_LOG("%s: remove refused: %s", name,
 				       retname(ret));
 			EXPECT_STATE(with_device, "%s: after writing zero",
@@ -875,20 +1134,37 @@ FIXTURE_VARIANT(mdev_sysfs) {
 	int full_errno;
 };
 
-#define MDEV_SYSFS_VARIANT(_parent, _driver, _errno)			\
-	FIXTURE_VARIANT_ADD(mdev_sysfs, _parent) {			\
-		.parent = #_parent,					\
-		.driver = _driver,					\
-		.full_errno = _errno,					\
-	};
-MDEV_PARENTS(MDEV_SYSFS_VARIANT)
+/*
+ * The sample parents: the name of the parent device, the driver its
+ * devices bind to, and the errno of a creation when the parent is full
+ * (mtty and mbochs count their own resources and refuse in their create
+ * or probe; mdpy lets the core count its max_instances).  parent_names[]
+ * lists the same.
+ */
+FIXTURE_VARIANT_ADD(mdev_sysfs, mtty) {
+	.parent = "mtty",
+	.driver = "vfio_mdev",
+	.full_errno = ENOSPC,
+};
+
+FIXTURE_VARIANT_ADD(mdev_sysfs, mdpy) {
+	.parent = "mdpy",
+	.driver = "mdpy",
+	.full_errno = EUSERS,
+};
+
+FIXTURE_VARIANT_ADD(mdev_sysfs, mbochs) {
+	.parent = "mbochs",
+	.driver = "mbochs",
+	.full_errno = ENOSPC,
+};
 
 FIXTURE_SETUP(mdev_sysfs)
 {
 	char why[PATH_MAX + 64];
 	int ret = ctx_init(&self->ctx, variant->parent, why, sizeof(why));
 
-	SETUP_CHECK(ret, why);
+	setup_check(_metadata, ret, why);
 }
 
 FIXTURE_TEARDOWN(mdev_sysfs)
@@ -984,10 +1260,24 @@ static const char *line_problem(const char *buf, ssize_t len)
 	return NULL;
 }
 
-/* Expect @_buf to hold exactly one non-empty line */
-#define EXPECT_ONE_LINE(_what, _buf, _len)				\
-	EXPECT_STREQ("one line", line_problem(_buf, _len) ?: "one line") \
-		TH_LOG("%s: '%s'", _what, _buf)
+/*
+ * "one line" when @buf, read(2) from @path returning @len, is one
+ * non-empty line; else the file, what is wrong and what it held.
+ */
+static const char *one_line(const char *path, const char *buf, ssize_t len)
+{
+	static __thread char why[PATH_MAX + 8192 + 64];
+	const char *problem = line_problem(buf, len);
+
+	if (!problem)
+		return "one line";
+	snprintf(why, sizeof(why), "%s: %s: '%s'", path, problem, buf);
+	return why;
+}
+
+/* Expect the file @_path to have read as exactly one non-empty line */
+#define EXPECT_ONE_LINE(_path, _buf, _len)				\
+	EXPECT_STREQ("one line", one_line(_path, _buf, _len))
 
 /* name, device_api, available_instances, description: one line each */
 TEST_F(mdev_sysfs, type_attr_format)
