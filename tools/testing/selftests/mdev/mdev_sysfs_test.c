@@ -568,6 +568,14 @@ static int all_init(struct mdev_all *all, char *why, size_t size)
 	return ctx_snap(&all->ctx[0], why, size);
 }
 
+/* The setup of the input tables' fixtures */
+static void all_setup(struct __test_metadata *_metadata, struct mdev_all *all)
+{
+	char why[PATH_MAX + 64];
+
+	setup_check(_metadata, all_init(all, why, sizeof(why)), why);
+}
+
 /* The name of a parent, for messages */
 static const char *ctx_name(const struct mdev_ctx *ctx)
 {
@@ -857,10 +865,7 @@ FIXTURE_VARIANT_ADD(create_input, max) {
 
 FIXTURE_SETUP(create_input)
 {
-	char why[PATH_MAX + 64];
-	int ret = all_init(&self->all, why, sizeof(why));
-
-	setup_check(_metadata, ret, why);
+	all_setup(_metadata, &self->all);
 }
 
 FIXTURE_TEARDOWN(create_input)
@@ -1051,10 +1056,7 @@ FIXTURE_VARIANT_ADD(remove_input, ulong_max) {
 
 FIXTURE_SETUP(remove_input)
 {
-	char why[PATH_MAX + 64];
-	int ret = all_init(&self->all, why, sizeof(why));
-
-	setup_check(_metadata, ret, why);
+	all_setup(_metadata, &self->all);
 }
 
 FIXTURE_TEARDOWN(remove_input)
@@ -1706,6 +1708,44 @@ TEST_F(mdev_sysfs, uuid_reuse)
 }
 
 /*
+ * The type of @ctx with the fewest instances left but at least @min, or
+ * NULL when none has that many; *@left says how many it has.
+ */
+static const char *fewest_left(const struct mdev_ctx *ctx, long min,
+			       long *left)
+{
+	const char *type = NULL;
+	long avail;
+	int t;
+
+	*left = LONG_MAX;
+	for (t = 0; t < ctx->nr_types; t++) {
+		avail = type_avail(ctx->types[t]);
+		if (avail >= min && avail < *left) {
+			*left = avail;
+			type = ctx->types[t];
+		}
+	}
+	return type;
+}
+
+/* Creates @n devices of @type, under the new UUIDs it puts in @uuids */
+static void fill_type(struct __test_metadata *_metadata, const char *type,
+		      char (*uuids)[UUID_LEN + 1], long n)
+{
+	ssize_t ret;
+	long i;
+
+	for (i = 0; i < n; i++) {
+		make_uuid(uuids[i]);
+		ret = mdev_create(type, uuids[i]);
+		ASSERT_EQ(UUID_LEN + 1, ret)
+			TH_LOG("instance %ld of %ld on %s: %s", i + 1, n,
+			       type, retname(ret));
+	}
+}
+
+/*
  * Fill the type with the fewest instances left: its count reaches 0 and
  * one more creation, on it or on any other type showing 0, fails with the
  * parent's errno and leaves nothing behind.
@@ -1713,18 +1753,11 @@ TEST_F(mdev_sysfs, uuid_reuse)
 TEST_F_TIMEOUT(mdev_sysfs, exhaust, 300)
 {
 	char (*uuids)[UUID_LEN + 1], uuid[UUID_LEN + 1], *full;
-	const char *type = NULL;
-	long avail, best = LONG_MAX;
-	int t, i, n = 0;
-	ssize_t ret;
+	const char *type;
+	long best, i;
+	int t;
 
-	for (t = 0; t < self->ctx.nr_types; t++) {
-		avail = type_avail(self->ctx.types[t]);
-		if (avail > 0 && avail < best) {
-			best = avail;
-			type = self->ctx.types[t];
-		}
-	}
+	type = fewest_left(&self->ctx, 1, &best);
 	if (!type)
 		SKIP(return, "no type has an instance left");
 	if (best > 256)
@@ -1732,13 +1765,7 @@ TEST_F_TIMEOUT(mdev_sysfs, exhaust, 300)
 
 	uuids = calloc(best, sizeof(*uuids));
 	ASSERT_NE(NULL, uuids);
-	for (n = 0; n < best; n++) {
-		make_uuid(uuids[n]);
-		ret = mdev_create(type, uuids[n]);
-		ASSERT_EQ(UUID_LEN + 1, ret)
-			TH_LOG("instance %d of %ld on %s: %s", n + 1, best,
-			       type, retname(ret));
-	}
+	fill_type(_metadata, type, uuids, best);
 	EXPECT_EQ(0, type_avail(type));
 	full = snapshot();
 
@@ -1757,7 +1784,7 @@ TEST_F_TIMEOUT(mdev_sysfs, exhaust, 300)
 	TH_LOG("%ld devices of %s, then %s", best, strrchr(type, '/') + 1,
 	       errname(variant->full_errno));
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < best; i++)
 		EXPECT_EQ(1, mdev_remove(uuids[i]));
 	EXPECT_STATE(self->ctx.before, "after emptying the parent");
 	free(full);
@@ -1771,17 +1798,10 @@ TEST_F_TIMEOUT(mdev_sysfs, exhaust, 300)
 TEST_F_TIMEOUT(mdev_sysfs, duplicate_when_full, 300)
 {
 	char (*uuids)[UUID_LEN + 1];
-	const char *type = NULL;
-	long avail, best = LONG_MAX;
-	int t, i, n;
+	const char *type;
+	long best, i;
 
-	for (t = 0; t < self->ctx.nr_types; t++) {
-		avail = type_avail(self->ctx.types[t]);
-		if (avail > 0 && avail < best) {
-			best = avail;
-			type = self->ctx.types[t];
-		}
-	}
+	type = fewest_left(&self->ctx, 1, &best);
 	if (!type)
 		SKIP(return, "no type has an instance left");
 	if (best > 256)
@@ -1790,16 +1810,13 @@ TEST_F_TIMEOUT(mdev_sysfs, duplicate_when_full, 300)
 
 	uuids = calloc(best, sizeof(*uuids));
 	ASSERT_NE(NULL, uuids);
-	for (n = 0; n < best; n++) {
-		make_uuid(uuids[n]);
-		ASSERT_EQ(UUID_LEN + 1, mdev_create(type, uuids[n]));
-	}
+	fill_type(_metadata, type, uuids, best);
 	ASSERT_EQ(0, type_avail(type));
 
 	EXPECT_ERRNO(EEXIST, mdev_create(type, uuids[0]))
 		TH_LOG("%s full, creating %s again", type, uuids[0]);
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < best; i++)
 		EXPECT_EQ(1, mdev_remove(uuids[i]));
 	free(uuids);
 }
@@ -2146,17 +2163,11 @@ TEST_F_TIMEOUT(mdev_sysfs, concurrent_overcommit, 300)
 	struct racer racers[RACE_THREADS] = {};
 	char (*fill)[UUID_LEN + 1] = NULL;
 	unsigned long total = 0, refused = 0;
-	long avail, best = LONG_MAX, nr_fill;
-	const char *type = NULL;
-	int stop = 0, i, t;
+	long best, nr_fill;
+	const char *type;
+	int stop = 0, i;
 
-	for (t = 0; t < self->ctx.nr_types; t++) {
-		avail = type_avail(self->ctx.types[t]);
-		if (avail >= 2 && avail < best) {
-			best = avail;
-			type = self->ctx.types[t];
-		}
-	}
+	type = fewest_left(&self->ctx, 2, &best);
 	if (!type)
 		SKIP(return, "no type has two instances left");
 	if (best > 256)
@@ -2168,10 +2179,7 @@ TEST_F_TIMEOUT(mdev_sysfs, concurrent_overcommit, 300)
 		fill = calloc(nr_fill, sizeof(*fill));
 		ASSERT_NE(NULL, fill);
 	}
-	for (i = 0; i < nr_fill; i++) {
-		make_uuid(fill[i]);
-		ASSERT_EQ(UUID_LEN + 1, mdev_create(type, fill[i]));
-	}
+	fill_type(_metadata, type, fill, nr_fill);
 	ASSERT_EQ(2, type_avail(type));
 
 	for (i = 0; i < RACE_THREADS; i++) {
