@@ -40,9 +40,9 @@
 #include <linux/vfio.h>
 
 #include "kselftest_harness.h"
+#include "mdev_util.h"
 
 #define MDEV_BUS_DIR		"/sys/class/mdev_bus"
-#define MDEV_DEVICES_DIR	"/sys/bus/mdev/devices"
 
 /* From the kernel's drm_fourcc.h and enum drm_plane_type */
 #define FOURCC_XRGB8888		0x34325258
@@ -74,19 +74,6 @@
 static long page_size;
 
 /* sysfs */
-
-static int sysfs_write(const char *path, const char *val)
-{
-	int fd, ret = 0;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
 
 static long sysfs_read_long(const char *path)
 {
@@ -143,32 +130,12 @@ static long available(const char *parent, const char *type)
 	return sysfs_read_long(path);
 }
 
-static void new_uuid(char uuid[37])
-{
-	int fd = open("/proc/sys/kernel/random/uuid", O_RDONLY);
-
-	memset(uuid, 0, 37);
-	if (fd >= 0) {
-		if (read(fd, uuid, 36) != 36)
-			uuid[0] = '\0';
-		close(fd);
-	}
-}
-
-static int mdev_create(const char *parent, const char *type, const char *uuid)
+static int type_create(const char *parent, const char *type, const char *uuid)
 {
 	char path[PATH_MAX];
 
 	type_path(path, sizeof(path), parent, type, "create");
 	return sysfs_write(path, uuid);
-}
-
-static int mdev_remove(const char *uuid)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), MDEV_DEVICES_DIR "/%s/remove", uuid);
-	return sysfs_write(path, "1");
 }
 
 /* VFIO through a type1 container */
@@ -194,71 +161,23 @@ static void vfio_close(struct vfio_handle *h)
 
 static int vfio_open(const char *uuid, struct vfio_handle *h)
 {
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	char path[PATH_MAX], link[PATH_MAX / 2];
-	const char *group;
-	ssize_t n;
 	int ret;
 
-	h->container = -1;
 	h->group = -1;
 	h->device = -1;
-
-	snprintf(path, sizeof(path), MDEV_DEVICES_DIR "/%s/iommu_group", uuid);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return -errno;
-	link[n] = '\0';
-	group = strrchr(link, '/');
-	group = group ? group + 1 : link;
-
 	h->container = open("/dev/vfio/vfio", O_RDWR);
 	if (h->container < 0)
-		goto err;
-	snprintf(path, sizeof(path), "/dev/vfio/%s", group);
-	h->group = open(path, O_RDWR);
-	if (h->group < 0)
-		goto err;
-	if (ioctl(h->group, VFIO_GROUP_GET_STATUS, &status))
-		goto err;
-	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-		errno = EBUSY;
-		goto err;
+		return -errno;
+	ret = vfio_group_open_device(uuid, h->container, true, &h->group);
+	if (ret < 0) {
+		vfio_close(h);
+		return ret;
 	}
-	if (ioctl(h->group, VFIO_GROUP_SET_CONTAINER, &h->container))
-		goto err;
-	if (ioctl(h->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) &&
-	    ioctl(h->container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU))
-		goto err;
-	h->device = ioctl(h->group, VFIO_GROUP_GET_DEVICE_FD, uuid);
-	if (h->device < 0)
-		goto err;
+	h->device = ret;
 	return 0;
-
-err:
-	ret = -errno;
-	vfio_close(h);
-	return ret;
 }
 
 /* Device helpers */
-
-static int get_region(int fd, __u32 index, struct vfio_region_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->argsz = sizeof(*info);
-	info->index = index;
-	return ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, info) ? -errno : 0;
-}
-
-static __u64 region_offset(int fd, __u32 index)
-{
-	struct vfio_region_info info;
-
-	if (get_region(fd, index, &info))
-		return ~0ULL;
-	return info.offset;
-}
 
 static int query_plane(int fd, __u32 flags, __u32 plane_type,
 		       struct vfio_device_gfx_plane_info *plane)
@@ -273,7 +192,7 @@ static int query_plane(int fd, __u32 flags, __u32 plane_type,
 static int region_pwrite(int fd, __u32 index, __u64 off, const void *buf,
 			 size_t len)
 {
-	ssize_t n = pwrite(fd, buf, len, region_offset(fd, index) + off);
+	ssize_t n = pwrite(fd, buf, len, vfio_region_offset(fd, index) + off);
 
 	if (n < 0)
 		return -errno;
@@ -283,7 +202,7 @@ static int region_pwrite(int fd, __u32 index, __u64 off, const void *buf,
 static int region_pread(int fd, __u32 index, __u64 off, void *buf,
 			size_t len)
 {
-	ssize_t n = pread(fd, buf, len, region_offset(fd, index) + off);
+	ssize_t n = pread(fd, buf, len, vfio_region_offset(fd, index) + off);
 
 	if (n < 0)
 		return -errno;
@@ -363,7 +282,7 @@ static int irq_set_raw(int fd, __u32 argsz, __u32 flags, __u32 index,
 /* The fixture: one device of one type */
 
 FIXTURE(display) {
-	char uuid[37];
+	char uuid[UUID_LEN + 1];
 	bool created;
 	long avail_before;
 	struct vfio_handle h;
@@ -426,9 +345,9 @@ FIXTURE_SETUP(display)
 		SKIP(return, "no %s-%s instance available", variant->parent,
 		     variant->type);
 
-	new_uuid(self->uuid);
-	ASSERT_EQ(36, strlen(self->uuid));
-	ASSERT_EQ(0, mdev_create(variant->parent, variant->type, self->uuid));
+	mdev_new_uuid(self->uuid);
+	ASSERT_EQ(UUID_LEN, strlen(self->uuid));
+	ASSERT_EQ(0, type_create(variant->parent, variant->type, self->uuid));
 	self->created = true;
 
 	/* Setup failures skip the teardown: undo by hand */
@@ -444,8 +363,8 @@ FIXTURE_SETUP(display)
 
 	self->info.argsz = sizeof(self->info);
 	ASSERT_EQ(0, ioctl(self->h.device, VFIO_DEVICE_GET_INFO, &self->info));
-	ASSERT_EQ(0, get_region(self->h.device, VFIO_PCI_BAR0_REGION_INDEX,
-				&bar0));
+	ASSERT_EQ(0, vfio_get_region_info(self->h.device,
+					  VFIO_PCI_BAR0_REGION_INDEX, &bar0));
 	self->bar0_size = bar0.size;
 }
 
@@ -510,17 +429,17 @@ TEST_F(display, region_info)
 	__u32 i;
 
 	for (i = 0; i < NUM_REGIONS; i++) {
-		ASSERT_EQ(0, get_region(fd, i, &info));
+		ASSERT_EQ(0, vfio_get_region_info(fd, i, &info));
 		EXPECT_EQ(i, info.index);
 		if (info.size)
 			EXPECT_EQ(0, info.offset % page_size);
 	}
 
-	ASSERT_EQ(0, get_region(fd, VFIO_PCI_CONFIG_REGION_INDEX, &info));
+	ASSERT_EQ(0, vfio_get_region_info(fd, VFIO_PCI_CONFIG_REGION_INDEX, &info));
 	EXPECT_EQ(256, info.size);
 	EXPECT_EQ(rw, info.flags);
 
-	ASSERT_EQ(0, get_region(fd, VFIO_PCI_BAR0_REGION_INDEX, &info));
+	ASSERT_EQ(0, vfio_get_region_info(fd, VFIO_PCI_BAR0_REGION_INDEX, &info));
 	EXPECT_EQ(rw | VFIO_REGION_INFO_FLAG_MMAP, info.flags);
 	EXPECT_EQ(0, info.size & (info.size - 1));
 	if (variant->dmabuf) {
@@ -530,31 +449,31 @@ TEST_F(display, region_info)
 			  info.size);
 	}
 
-	ASSERT_EQ(0, get_region(fd, VFIO_PCI_BAR1_REGION_INDEX, &info));
+	ASSERT_EQ(0, vfio_get_region_info(fd, VFIO_PCI_BAR1_REGION_INDEX, &info));
 	EXPECT_EQ(0, info.size);
-	ASSERT_EQ(0, get_region(fd, VFIO_PCI_BAR2_REGION_INDEX, &info));
+	ASSERT_EQ(0, vfio_get_region_info(fd, VFIO_PCI_BAR2_REGION_INDEX, &info));
 	if (variant->dmabuf) {
 		EXPECT_EQ(4096, info.size);
 		EXPECT_EQ(rw, info.flags);
 	} else {
 		EXPECT_EQ(0, info.size);
 	}
-	ASSERT_EQ(0, get_region(fd, VFIO_PCI_ROM_REGION_INDEX, &info));
+	ASSERT_EQ(0, vfio_get_region_info(fd, VFIO_PCI_ROM_REGION_INDEX, &info));
 	EXPECT_EQ(0, info.size);
-	ASSERT_EQ(0, get_region(fd, VFIO_PCI_VGA_REGION_INDEX, &info));
+	ASSERT_EQ(0, vfio_get_region_info(fd, VFIO_PCI_VGA_REGION_INDEX, &info));
 	EXPECT_EQ(0, info.size);
 
 	/* mdpy's display region is the framebuffer once more */
-	ASSERT_EQ(0, get_region(fd, EXTRA_REGION, &info));
+	ASSERT_EQ(0, vfio_get_region_info(fd, EXTRA_REGION, &info));
 	if (!variant->dmabuf) {
 		EXPECT_EQ(rw | VFIO_REGION_INFO_FLAG_MMAP, info.flags);
 		EXPECT_EQ(self->bar0_size, info.size);
 	}
 
 	/* Bad indexes */
-	EXPECT_EQ(-EINVAL, get_region(fd, NUM_REGIONS, &info));
-	EXPECT_EQ(-EINVAL, get_region(fd, 16, &info));
-	EXPECT_EQ(-EINVAL, get_region(fd, UINT32_MAX, &info));
+	EXPECT_EQ(-EINVAL, vfio_get_region_info(fd, NUM_REGIONS, &info));
+	EXPECT_EQ(-EINVAL, vfio_get_region_info(fd, 16, &info));
+	EXPECT_EQ(-EINVAL, vfio_get_region_info(fd, UINT32_MAX, &info));
 
 	/* Too small */
 	memset(&info, 0, sizeof(info));
@@ -587,7 +506,7 @@ TEST_F(display, edid_region_caps)
 		SKIP(return, "mdpy has no EDID region");
 
 	/* Too small for the capability: told how much is needed */
-	ASSERT_EQ(0, get_region(fd, EXTRA_REGION, &info));
+	ASSERT_EQ(0, vfio_get_region_info(fd, EXTRA_REGION, &info));
 	EXPECT_TRUE(info.flags & VFIO_REGION_INFO_FLAG_CAPS);
 	EXPECT_EQ(sizeof(info) + sizeof(buf.cap), info.argsz);
 	EXPECT_EQ(0, info.cap_offset);
@@ -759,7 +678,7 @@ TEST_F(display, config_space)
 	__u32 bar0, bar2, ones = UINT32_MAX, val;
 	__u16 vendor, device, class, junk = 0x5555;
 	__u8 cfg[256], rev;
-	__u64 cfg_off = region_offset(fd, VFIO_PCI_CONFIG_REGION_INDEX);
+	__u64 cfg_off = vfio_region_offset(fd, VFIO_PCI_CONFIG_REGION_INDEX);
 
 	ASSERT_EQ(sizeof(cfg), pread(fd, cfg, sizeof(cfg), cfg_off));
 	memcpy(&vendor, cfg + 0x00, 2);
@@ -827,10 +746,10 @@ TEST_F(display, config_space)
 TEST_F(display, region_rw_bounds)
 {
 	int fd = self->h.device;
-	__u64 bar0 = region_offset(fd, VFIO_PCI_BAR0_REGION_INDEX);
-	__u64 bar1 = region_offset(fd, VFIO_PCI_BAR1_REGION_INDEX);
-	__u64 extra = region_offset(fd, EXTRA_REGION);
-	__u64 next = region_offset(fd, NUM_REGIONS - 1) + (1ULL << 40);
+	__u64 bar0 = vfio_region_offset(fd, VFIO_PCI_BAR0_REGION_INDEX);
+	__u64 bar1 = vfio_region_offset(fd, VFIO_PCI_BAR1_REGION_INDEX);
+	__u64 extra = vfio_region_offset(fd, EXTRA_REGION);
+	__u64 next = vfio_region_offset(fd, NUM_REGIONS - 1) + (1ULL << 40);
 	__u32 val = 0;
 
 	EXPECT_EQ(-1, pread(fd, &val, 4, bar1));
@@ -956,7 +875,7 @@ TEST_F(display, plane_query)
 		EXPECT_EQ(EXTRA_REGION, plane.region_index);
 
 		/* The region named is mappable and holds the picture */
-		ASSERT_EQ(0, get_region(fd, plane.region_index, &region));
+		ASSERT_EQ(0, vfio_get_region_info(fd, plane.region_index, &region));
 		EXPECT_TRUE(region.flags & VFIO_REGION_INFO_FLAG_MMAP);
 		EXPECT_LE(plane.size, region.size);
 	}
@@ -1007,7 +926,7 @@ TEST_F(display, plane_query)
 TEST_F(display, fb_mmap)
 {
 	int fd = self->h.device;
-	__u64 bar0 = region_offset(fd, VFIO_PCI_BAR0_REGION_INDEX);
+	__u64 bar0 = vfio_region_offset(fd, VFIO_PCI_BAR0_REGION_INDEX);
 	__u64 size = self->bar0_size;
 	__u32 *map, *map2, val;
 	__u64 off;
@@ -1041,7 +960,7 @@ TEST_F(display, fb_mmap)
 	if (!variant->dmabuf) {
 		/* mdpy's display region is the same memory */
 		map2 = mmap(NULL, size, PROT_READ, MAP_SHARED, fd,
-			    region_offset(fd, EXTRA_REGION));
+			    vfio_region_offset(fd, EXTRA_REGION));
 		ASSERT_NE(MAP_FAILED, map2);
 		EXPECT_EQ(0, memcmp(map, map2, size));
 		munmap(map2, size);
@@ -1066,12 +985,10 @@ TEST_F(display, fb_mmap)
 				   bar0 + size));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, page_size, PROT_READ, MAP_SHARED, fd,
-				   region_offset(fd,
-						 VFIO_PCI_CONFIG_REGION_INDEX)));
+				   vfio_region_offset(fd, VFIO_PCI_CONFIG_REGION_INDEX)));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, page_size, PROT_READ, MAP_SHARED, fd,
-				   region_offset(fd,
-						 VFIO_PCI_BAR2_REGION_INDEX)));
+				   vfio_region_offset(fd, VFIO_PCI_BAR2_REGION_INDEX)));
 	EXPECT_EQ(EINVAL, errno);
 }
 
@@ -1079,7 +996,7 @@ TEST_F(display, fb_mmap)
 TEST_F(display, fb_rw_block)
 {
 	int fd = self->h.device;
-	__u64 bar0 = region_offset(fd, VFIO_PCI_BAR0_REGION_INDEX);
+	__u64 bar0 = vfio_region_offset(fd, VFIO_PCI_BAR0_REGION_INDEX);
 	size_t len = 3 * page_size + 100, i;
 	__u8 *out, *in;
 
@@ -1100,7 +1017,7 @@ TEST_F(display, reset)
 {
 	struct vfio_device_gfx_plane_info plane;
 	int fd = self->h.device;
-	__u64 cfg_off = region_offset(fd, VFIO_PCI_CONFIG_REGION_INDEX);
+	__u64 cfg_off = vfio_region_offset(fd, VFIO_PCI_CONFIG_REGION_INDEX);
 	__u32 ones = UINT32_MAX, val;
 
 	ASSERT_EQ(4, pwrite(fd, &ones, 4, cfg_off + 0x10));
@@ -1476,11 +1393,11 @@ TEST_F(display, sysfs_attributes)
 
 	if (variant->dmabuf) {
 		snprintf(path, sizeof(path),
-			 MDEV_DEVICES_DIR "/%s/vendor/memory", self->uuid);
+			 MDEV_DEVICES "/%s/vendor/memory", self->uuid);
 		snprintf(want, sizeof(want), "%u MB\n", variant->vram_mb);
 	} else {
 		snprintf(path, sizeof(path),
-			 MDEV_DEVICES_DIR "/%s/vendor/resolution", self->uuid);
+			 MDEV_DEVICES "/%s/vendor/resolution", self->uuid);
 		snprintf(want, sizeof(want), "%ux%u\n", variant->width,
 			 variant->height);
 	}
@@ -1528,10 +1445,10 @@ static long count_devices(const char *parent, const char * const *types,
  */
 TEST(mdpy_instances)
 {
-	char uuids[MAX_TEST_DEVICES][37];
+	char uuids[MAX_TEST_DEVICES][UUID_LEN + 1];
 	long count, live, left, i, t;
 	int created = 0, ret;
-	char extra[37];
+	char extra[UUID_LEN + 1];
 
 	if (!type_exists("mdpy", "vga"))
 		SKIP(return, "mdpy is not loaded");
@@ -1547,8 +1464,8 @@ TEST(mdpy_instances)
 
 	/* Use them all up, round robin over the types */
 	for (i = 0; i < left; i++) {
-		new_uuid(uuids[i]);
-		ret = mdev_create("mdpy", mdpy_type_names[i % 3], uuids[i]);
+		mdev_new_uuid(uuids[i]);
+		ret = type_create("mdpy", mdpy_type_names[i % 3], uuids[i]);
 		EXPECT_EQ(0, ret);
 		if (ret)
 			break;
@@ -1560,8 +1477,8 @@ TEST(mdpy_instances)
 
 	if (created == left) {
 		for (t = 0; t < 3; t++) {
-			new_uuid(extra);
-			EXPECT_EQ(-EUSERS, mdev_create("mdpy",
+			mdev_new_uuid(extra);
+			EXPECT_EQ(-EUSERS, type_create("mdpy",
 						       mdpy_type_names[t],
 						       extra));
 		}
@@ -1583,9 +1500,9 @@ TEST(mdpy_instances)
 TEST(mbochs_instances)
 {
 	static const long mb[] = { 4, 16, 64 };
-	char uuids[MAX_TEST_DEVICES][37];
+	char uuids[MAX_TEST_DEVICES][UUID_LEN + 1];
 	long pool, used = 0, free_mb, i, t, n;
-	char medium[37], extra[37];
+	char medium[UUID_LEN + 1], extra[UUID_LEN + 1];
 	int created = 0, ret;
 
 	if (!type_exists("mbochs", "small"))
@@ -1607,8 +1524,8 @@ TEST(mbochs_instances)
 		SKIP(return, "only %ld MB of the pool left", free_mb);
 
 	/* One medium device takes 16 MB from every type's share */
-	new_uuid(medium);
-	ASSERT_EQ(0, mdev_create("mbochs", "medium", medium));
+	mdev_new_uuid(medium);
+	ASSERT_EQ(0, type_create("mbochs", "medium", medium));
 	for (t = 0; t < 3; t++)
 		EXPECT_EQ((free_mb - 16) / mb[t],
 			  available("mbochs", mbochs_type_names[t]));
@@ -1622,8 +1539,8 @@ TEST(mbochs_instances)
 	for (t = 2; t >= 0; t--) {
 		while (available("mbochs", mbochs_type_names[t]) > 0 &&
 		       n < MAX_TEST_DEVICES) {
-			new_uuid(uuids[n]);
-			ret = mdev_create("mbochs", mbochs_type_names[t],
+			mdev_new_uuid(uuids[n]);
+			ret = type_create("mbochs", mbochs_type_names[t],
 					  uuids[n]);
 			EXPECT_EQ(0, ret);
 			if (ret)
@@ -1636,8 +1553,8 @@ TEST(mbochs_instances)
 		for (t = 0; t < 3; t++) {
 			EXPECT_EQ(0, available("mbochs",
 					       mbochs_type_names[t]));
-			new_uuid(extra);
-			EXPECT_EQ(-ENOSPC, mdev_create("mbochs",
+			mdev_new_uuid(extra);
+			EXPECT_EQ(-ENOSPC, type_create("mbochs",
 						       mbochs_type_names[t],
 						       extra));
 		}

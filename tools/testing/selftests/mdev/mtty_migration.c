@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,10 +29,9 @@
 #include <linux/vfio.h>
 
 #include "kselftest_harness.h"
+#include "mdev_util.h"
 
 #define MTTY_TYPES_DEFAULT	"/sys/class/mdev_bus/mtty/mdev_supported_types"
-#define MDEV_DEVICES		"/sys/bus/mdev/devices"
-#define UUID_LEN		36
 #define FIFO_SIZE		16
 
 /* What user space sees of the IIR with the FIFOs on */
@@ -60,58 +58,24 @@ struct feature {
 
 static const char *types_dir(void)
 {
-	const char *dir = getenv("MTTY_TYPES");
-
-	return dir && *dir ? dir : MTTY_TYPES_DEFAULT;
-}
-
-static int sysfs_write(const char *path, const char *val)
-{
-	ssize_t ret;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, val, strlen(val));
-	ret = ret < 0 ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int new_uuid(char *uuid)
-{
-	ssize_t len;
-	int fd;
-
-	fd = open("/proc/sys/kernel/random/uuid", O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	len = read(fd, uuid, UUID_LEN);
-	close(fd);
-	if (len != UUID_LEN)
-		return -EIO;
-	uuid[UUID_LEN] = '\0';
-	return 0;
+	return env_or("MTTY_TYPES", MTTY_TYPES_DEFAULT);
 }
 
 /* Create an mtty device with @ports UARTs; 0 or -errno */
 static int mtty_create(struct mtty *m, int ports)
 {
-	char path[PATH_MAX];
+	char dir[PATH_MAX];
 	int ret;
 
-	ret = new_uuid(m->uuid);
+	ret = mdev_new_uuid(m->uuid);
 	if (ret)
 		return ret;
-	snprintf(path, sizeof(path), "%s/mtty-%d/create", types_dir(), ports);
-	return sysfs_write(path, m->uuid);
+	snprintf(dir, sizeof(dir), "%s/mtty-%d", types_dir(), ports);
+	return mdev_create(dir, m->uuid);
 }
 
 static void mtty_remove(struct mtty *m)
 {
-	char path[PATH_MAX];
-
 	if (m->fd >= 0)
 		close(m->fd);
 	if (m->group >= 0)
@@ -120,51 +84,31 @@ static void mtty_remove(struct mtty *m)
 	m->group = -1;
 	if (!m->uuid[0])
 		return;
-	snprintf(path, sizeof(path), MDEV_DEVICES "/%s/remove", m->uuid);
-	sysfs_write(path, "1");
+	mdev_remove(m->uuid);
 	m->uuid[0] = '\0';
 }
 
 /* Open @m like QEMU does: its group into @container, then the device. */
 static int mtty_open(struct mtty *m, int container, bool set_iommu)
 {
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	struct vfio_region_info info = { .argsz = sizeof(info) };
-	char path[PATH_MAX], link[PATH_MAX];
-	ssize_t len;
-	int i;
+	struct vfio_region_info info;
+	int i, ret;
 
-	snprintf(path, sizeof(path), MDEV_DEVICES "/%s/iommu_group", m->uuid);
-	len = readlink(path, link, sizeof(link) - 1);
-	if (len < 0)
-		return -errno;
-	link[len] = '\0';
-	snprintf(path, sizeof(path), "/dev/vfio/%s", basename(link));
-
-	m->group = open(path, O_RDWR);
-	if (m->group < 0)
-		return -errno;
-	if (ioctl(m->group, VFIO_GROUP_GET_STATUS, &status))
-		return -errno;
-	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
-		return -EBUSY;
-	if (ioctl(m->group, VFIO_GROUP_SET_CONTAINER, &container))
-		return -errno;
-	if (set_iommu && ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
-		return -errno;
-	m->fd = ioctl(m->group, VFIO_GROUP_GET_DEVICE_FD, m->uuid);
-	if (m->fd < 0)
-		return -errno;
+	ret = vfio_group_open_device(m->uuid, container, set_iommu, &m->group);
+	if (ret < 0)
+		return ret;
+	m->fd = ret;
 
 	for (i = 0; i < 2; i++) {
-		info.index = VFIO_PCI_BAR0_REGION_INDEX + i;
-		if (ioctl(m->fd, VFIO_DEVICE_GET_REGION_INFO, &info))
-			return -errno;
+		ret = vfio_get_region_info(m->fd, VFIO_PCI_BAR0_REGION_INDEX + i,
+					   &info);
+		if (ret)
+			return ret;
 		m->bar[i] = info.offset;
 	}
-	info.index = VFIO_PCI_CONFIG_REGION_INDEX;
-	if (ioctl(m->fd, VFIO_DEVICE_GET_REGION_INFO, &info))
-		return -errno;
+	ret = vfio_get_region_info(m->fd, VFIO_PCI_CONFIG_REGION_INDEX, &info);
+	if (ret)
+		return ret;
 	m->cfg = info.offset;
 	return 0;
 }

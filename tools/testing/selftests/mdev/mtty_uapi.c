@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -32,10 +31,9 @@
 #include <linux/vfio.h>
 
 #include "kselftest_harness.h"
+#include "mdev_util.h"
 
 #define MTTY_TYPES_DEFAULT	"/sys/class/mdev_bus/mtty/mdev_supported_types"
-#define MDEV_DEVICES		"/sys/bus/mdev/devices"
-#define UUID_LEN		36
 #define CFG_SIZE		256
 #define BAR_SIZE		8
 #define IIR_FIFO		0xc0
@@ -43,23 +41,7 @@
 
 static const char *types_dir(void)
 {
-	const char *dir = getenv("MTTY_TYPES");
-
-	return dir && *dir ? dir : MTTY_TYPES_DEFAULT;
-}
-
-static int sysfs_write(const char *path, const char *val)
-{
-	ssize_t ret;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, val, strlen(val));
-	ret = ret < 0 ? -errno : 0;
-	close(fd);
-	return ret;
+	return env_or("MTTY_TYPES", MTTY_TYPES_DEFAULT);
 }
 
 FIXTURE(mtty) {
@@ -97,69 +79,52 @@ static void mtty_close(struct _test_data_mtty *self)
 
 static void mtty_destroy(struct _test_data_mtty *self)
 {
-	char path[PATH_MAX];
-
 	mtty_close(self);
 	if (!self->uuid[0])
 		return;
-	snprintf(path, sizeof(path), MDEV_DEVICES "/%s/remove", self->uuid);
-	sysfs_write(path, "1");
+	mdev_remove(self->uuid);
 	self->uuid[0] = '\0';
 }
 
 /* Create and open the device; 0 or -errno.  Cleans up after itself. */
 static int mtty_open_new(struct _test_data_mtty *self, int ports)
 {
-	struct vfio_region_info info = { .argsz = sizeof(info) };
-	char path[PATH_MAX], link[PATH_MAX];
-	ssize_t len;
-	int fd, ret;
+	struct vfio_region_info info;
+	char dir[PATH_MAX];
 	unsigned int i;
+	int ret;
 
-	fd = open("/proc/sys/kernel/random/uuid", O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	len = read(fd, self->uuid, UUID_LEN);
-	close(fd);
-	if (len != UUID_LEN)
-		return -EIO;
-	self->uuid[UUID_LEN] = '\0';
-	snprintf(path, sizeof(path), "%s/mtty-%d/create", types_dir(), ports);
-	ret = sysfs_write(path, self->uuid);
+	ret = mdev_new_uuid(self->uuid);
+	if (ret)
+		return ret;
+	snprintf(dir, sizeof(dir), "%s/mtty-%d", types_dir(), ports);
+	ret = mdev_create(dir, self->uuid);
 	if (ret) {
 		self->uuid[0] = '\0';
 		return ret;
 	}
 
-	snprintf(path, sizeof(path), MDEV_DEVICES "/%s/iommu_group",
-		 self->uuid);
-	len = readlink(path, link, sizeof(link) - 1);
-	if (len < 0)
-		goto err;
-	link[len] = '\0';
-	snprintf(path, sizeof(path), "/dev/vfio/%s", basename(link));
-
 	self->container = open("/dev/vfio/vfio", O_RDWR);
-	self->group = open(path, O_RDWR);
-	if (self->container < 0 || self->group < 0 ||
-	    ioctl(self->group, VFIO_GROUP_SET_CONTAINER, &self->container) ||
-	    ioctl(self->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+	if (self->container < 0) {
+		ret = -errno;
 		goto err;
-	self->fd = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, self->uuid);
-	if (self->fd < 0)
+	}
+	ret = vfio_group_open_device(self->uuid, self->container, true,
+				     &self->group);
+	if (ret < 0)
 		goto err;
+	self->fd = ret;
 	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
-		info.index = i;
-		if (ioctl(self->fd, VFIO_DEVICE_GET_REGION_INFO, &info))
+		ret = vfio_get_region_info(self->fd, i, &info);
+		if (ret)
 			goto err;
 		self->off[i] = info.offset;
 	}
 	return 0;
 
 err:
-	ret = -errno;
 	mtty_destroy(self);
-	return ret ? ret : -EIO;
+	return ret;
 }
 
 FIXTURE_SETUP(mtty)
@@ -711,7 +676,7 @@ TEST_F(mtty, reset)
 }
 
 struct remover {
-	char path[PATH_MAX];
+	const char *uuid;
 	int ret;
 };
 
@@ -719,13 +684,13 @@ static void *remove_device(void *arg)
 {
 	struct remover *r = arg;
 
-	r->ret = sysfs_write(r->path, "1");
+	r->ret = mdev_remove(r->uuid);
 	return NULL;
 }
 
 TEST_F(mtty, request_on_remove)
 {
-	struct remover r = { .ret = 1 };
+	struct remover r = { .uuid = self->uuid, .ret = 1 };
 	struct pollfd pfd;
 	pthread_t thread;
 	int efd = eventfd(0, EFD_NONBLOCK);
@@ -734,8 +699,6 @@ TEST_F(mtty, request_on_remove)
 	ASSERT_EQ(0, set_trigger(self, VFIO_PCI_REQ_IRQ_INDEX, efd));
 
 	/* The removal blocks while we hold the device, and asks us to let go */
-	snprintf(r.path, sizeof(r.path), MDEV_DEVICES "/%s/remove",
-		 self->uuid);
 	ASSERT_EQ(0, pthread_create(&thread, NULL, remove_device, &r));
 	pfd = (struct pollfd){ .fd = efd, .events = POLLIN };
 	EXPECT_EQ(1, poll(&pfd, 1, 20000));

@@ -42,8 +42,8 @@
 #include <linux/vfio.h>
 
 #include "kselftest_harness.h"
+#include "mdev_util.h"
 
-#define MDEV_DEVICES		"/sys/bus/mdev/devices"
 #define FULL_TYPE_DEFAULT	"/sys/class/mdev_bus/mdev_classic_full/" \
 				"mdev_supported_types/mdev_classic_test-full"
 #define BARE_TYPE_DEFAULT	"/sys/class/mdev_bus/mdev_classic_bare/" \
@@ -66,33 +66,10 @@
 #define MCT_CMD_PIN		3
 
 #define TEST_IOVA		0x100000ULL
-#define UUID_LEN		36
 
 static long page_size;
 
 /* ---- sysfs ---- */
-
-static const char *env_or(const char *name, const char *def)
-{
-	const char *val = getenv(name);
-
-	return val && *val ? val : def;
-}
-
-/* Returns 0 or -errno of the open or write */
-static int sysfs_write(const char *path, const char *val)
-{
-	ssize_t ret;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, val, strlen(val));
-	ret = ret < 0 ? -errno : 0;
-	close(fd);
-	return ret;
-}
 
 /* The integer in a sysfs file, or LONG_MIN if it cannot be read */
 static long sysfs_read_long(const char *path)
@@ -147,33 +124,6 @@ static bool mdev_exists(const char *uuid)
 	return access(path, F_OK) == 0;
 }
 
-static int mdev_create(const char *type_dir, char *uuid)
-{
-	char path[PATH_MAX];
-	ssize_t len;
-	int fd;
-
-	fd = open("/proc/sys/kernel/random/uuid", O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	len = read(fd, uuid, UUID_LEN);
-	close(fd);
-	if (len != UUID_LEN)
-		return -EIO;
-	uuid[UUID_LEN] = '\0';
-
-	snprintf(path, sizeof(path), "%s/create", type_dir);
-	return sysfs_write(path, uuid);
-}
-
-static int mdev_remove(const char *uuid)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), MDEV_DEVICES "/%s/remove", uuid);
-	return sysfs_write(path, "1");
-}
-
 /* ---- VFIO ---- */
 
 struct vfio_dev {
@@ -211,21 +161,6 @@ static void vfio_dev_close(struct vfio_dev *vd)
 	vd->group = -1;
 	vd->container = -1;
 	vd->iommufd = -1;
-}
-
-/* /dev/vfio/<group> of a device, from its iommu_group link */
-static int group_path(const char *uuid, char *path, size_t size)
-{
-	char link[PATH_MAX], target[PATH_MAX];
-	ssize_t len;
-
-	snprintf(link, sizeof(link), MDEV_DEVICES "/%s/iommu_group", uuid);
-	len = readlink(link, target, sizeof(target) - 1);
-	if (len < 0)
-		return -errno;
-	target[len] = '\0';
-	snprintf(path, size, "/dev/vfio/%s", strrchr(target, '/') + 1);
-	return 0;
 }
 
 /* /dev/vfio/devices/vfioN of a device, from its vfio-dev directory */
@@ -273,7 +208,7 @@ static void vfio_dev_setup_type1(struct __test_metadata *_metadata,
 	ASSERT_EQ(1, ioctl(vd->container, VFIO_CHECK_EXTENSION, type))
 		TH_LOG("no type1 IOMMU: is vfio_iommu_type1 loaded?");
 
-	ASSERT_EQ(0, group_path(vd->uuid, path, sizeof(path)));
+	ASSERT_EQ(0, vfio_group_path(vd->uuid, path, sizeof(path)));
 	vd->group = open(path, O_RDWR);
 	ASSERT_LE(0, vd->group) TH_LOG("%s: %s", path, strerror(errno));
 	ASSERT_EQ(0, ioctl(vd->group, VFIO_GROUP_GET_STATUS, &status));
@@ -343,6 +278,53 @@ static void vfio_dev_close_device(struct vfio_dev *vd)
 	vd->device = -1;
 }
 
+/* What the kernel lacks to open devices through their cdev, or NULL */
+static const char *cdev_missing(void)
+{
+	if (access("/dev/iommu", F_OK))
+		return "no /dev/iommu: kernel without IOMMUFD";
+	if (access("/sys/class/vfio-dev", F_OK))
+		return "no vfio-dev class: kernel without VFIO_DEVICE_CDEV";
+	return NULL;
+}
+
+/* Sets up the container or the IOAS of @vd and opens the device */
+static void vfio_dev_open(struct __test_metadata *_metadata,
+			  struct vfio_dev *vd)
+{
+	int ret;
+
+	if (vd->cdev)
+		vfio_dev_setup_iommufd(_metadata, vd);
+	else
+		vfio_dev_setup_type1(_metadata, vd);
+	ret = vfio_dev_open_device(vd);
+	ASSERT_EQ(0, ret) TH_LOG("opening the device: %s", strerror(-ret));
+}
+
+/* Creates a device of the type at @type_dir and opens it into @vd */
+static void vfio_dev_create_open(struct __test_metadata *_metadata,
+				 struct vfio_dev *vd, const char *type_dir)
+{
+	int ret;
+
+	ret = mdev_new_uuid(vd->uuid);
+	ASSERT_EQ(0, ret) TH_LOG("new UUID: %s", strerror(-ret));
+	ret = mdev_create(type_dir, vd->uuid);
+	ASSERT_EQ(0, ret) TH_LOG("creating %s on %s: %s", vd->uuid, type_dir,
+				 strerror(-ret));
+	vfio_dev_open(_metadata, vd);
+}
+
+/* Closes @vd and removes its device if it still exists */
+static void vfio_dev_destroy(struct __test_metadata *_metadata,
+			     struct vfio_dev *vd)
+{
+	vfio_dev_close(vd);
+	if (vd->uuid[0] && mdev_exists(vd->uuid))
+		EXPECT_EQ(0, mdev_remove(vd->uuid));
+}
+
 /* Map user memory at an IOVA of the container or IOAS: 0 or -errno */
 static int vfio_dev_map(struct vfio_dev *vd, void *buf, size_t len,
 			__u64 iova)
@@ -394,26 +376,9 @@ static int vfio_dev_unmap(struct vfio_dev *vd, size_t len, __u64 iova)
 	return ret ? -errno : 0;
 }
 
-static int region_info(int device, __u32 index,
-		       struct vfio_region_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->argsz = sizeof(*info);
-	info->index = index;
-	return ioctl(device, VFIO_DEVICE_GET_REGION_INFO, info) ? -errno : 0;
-}
-
-/* Offset of a region in the device file, or -1 */
-static off_t region_offset(int device, __u32 index)
-{
-	struct vfio_region_info info;
-
-	return region_info(device, index, &info) ? -1 : (off_t)info.offset;
-}
-
 static int reg_write(int device, __u32 reg, __u32 val)
 {
-	off_t base = region_offset(device, MCT_REGS_INDEX);
+	off_t base = vfio_region_offset(device, MCT_REGS_INDEX);
 
 	if (pwrite(device, &val, sizeof(val), base + reg) != sizeof(val))
 		return -errno;
@@ -422,7 +387,7 @@ static int reg_write(int device, __u32 reg, __u32 val)
 
 static int64_t reg_read(int device, __u32 reg)
 {
-	off_t base = region_offset(device, MCT_REGS_INDEX);
+	off_t base = vfio_region_offset(device, MCT_REGS_INDEX);
 	__u32 val;
 
 	if (pread(device, &val, sizeof(val), base + reg) != sizeof(val))
@@ -448,7 +413,7 @@ static int pci_ids(int device, __u16 *vendor, __u16 *devid)
 	__u16 ids[2];
 	int ret;
 
-	ret = region_info(device, VFIO_PCI_CONFIG_REGION_INDEX, &info);
+	ret = vfio_get_region_info(device, VFIO_PCI_CONFIG_REGION_INDEX, &info);
 	if (ret)
 		return ret;
 	if (pread(device, ids, sizeof(ids), info.offset) != sizeof(ids))
@@ -510,38 +475,27 @@ FIXTURE_VARIANT_ADD(full, iommufd) {
 
 FIXTURE_SETUP(full)
 {
-	int ret;
+	const char *missing;
 
 	self->type_dir = env_or("MDEV_CLASSIC_FULL_TYPE", FULL_TYPE_DEFAULT);
 	vfio_dev_init(&self->vd, variant->cdev);
 	if (access(self->type_dir, F_OK))
 		SKIP(return, "%s missing: mdev_classic_test not loaded",
 		     self->type_dir);
-	if (variant->cdev && access("/dev/iommu", F_OK))
-		SKIP(return, "no /dev/iommu: kernel without IOMMUFD");
+	missing = variant->cdev ? cdev_missing() : NULL;
+	if (missing)
+		SKIP(return, "%s", missing);
 
-	if (variant->cdev && access("/sys/class/vfio-dev", F_OK))
-		SKIP(return, "no vfio-dev class: kernel without VFIO_DEVICE_CDEV");
-
-	ASSERT_EQ(0, mdev_create(self->type_dir, self->vd.uuid));
-	if (variant->cdev)
-		vfio_dev_setup_iommufd(_metadata, &self->vd);
-	else
-		vfio_dev_setup_type1(_metadata, &self->vd);
-	ret = vfio_dev_open_device(&self->vd);
-	ASSERT_EQ(0, ret) TH_LOG("opening the device: %s", strerror(-ret));
-
-	self->regs = region_offset(self->vd.device, MCT_REGS_INDEX);
-	self->buf = region_offset(self->vd.device, MCT_BUF_INDEX);
+	vfio_dev_create_open(_metadata, &self->vd, self->type_dir);
+	self->regs = vfio_region_offset(self->vd.device, MCT_REGS_INDEX);
+	self->buf = vfio_region_offset(self->vd.device, MCT_BUF_INDEX);
 	ASSERT_NE(-1, self->regs);
 	ASSERT_NE(-1, self->buf);
 }
 
 FIXTURE_TEARDOWN(full)
 {
-	vfio_dev_close(&self->vd);
-	if (self->vd.uuid[0] && mdev_exists(self->vd.uuid))
-		EXPECT_EQ(0, mdev_remove(self->vd.uuid));
+	vfio_dev_destroy(_metadata, &self->vd);
 }
 
 TEST_F(full, device_info)
@@ -565,22 +519,22 @@ TEST_F(full, region_info)
 {
 	struct vfio_region_info info;
 
-	ASSERT_EQ(0, region_info(self->vd.device,
-				 VFIO_PCI_CONFIG_REGION_INDEX, &info));
+	ASSERT_EQ(0, vfio_get_region_info(self->vd.device,
+					  VFIO_PCI_CONFIG_REGION_INDEX, &info));
 	EXPECT_EQ(256, info.size);
 	EXPECT_EQ(VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
 		  info.flags);
 
-	ASSERT_EQ(0, region_info(self->vd.device, MCT_BUF_INDEX, &info));
+	ASSERT_EQ(0, vfio_get_region_info(self->vd.device, MCT_BUF_INDEX, &info));
 	EXPECT_EQ(page_size, info.size);
 	EXPECT_TRUE(info.flags & VFIO_REGION_INFO_FLAG_MMAP);
 
-	ASSERT_EQ(0, region_info(self->vd.device, VFIO_PCI_BAR1_REGION_INDEX,
-				 &info));
+	ASSERT_EQ(0, vfio_get_region_info(self->vd.device,
+					  VFIO_PCI_BAR1_REGION_INDEX, &info));
 	EXPECT_EQ(0, info.size);
 
-	EXPECT_EQ(-EINVAL, region_info(self->vd.device, VFIO_PCI_NUM_REGIONS,
-				       &info));
+	EXPECT_EQ(-EINVAL, vfio_get_region_info(self->vd.device,
+						VFIO_PCI_NUM_REGIONS, &info));
 }
 
 TEST_F(full, irq_info)
@@ -889,33 +843,24 @@ FIXTURE_VARIANT_ADD(bare, iommufd) {
 
 FIXTURE_SETUP(bare)
 {
-	int ret;
+	const char *missing;
 
 	self->type_dir = env_or("MDEV_CLASSIC_BARE_TYPE", BARE_TYPE_DEFAULT);
 	vfio_dev_init(&self->vd, variant->cdev);
 	if (access(self->type_dir, F_OK))
 		SKIP(return, "%s missing: mdev_classic_test not loaded",
 		     self->type_dir);
-	if (variant->cdev && access("/dev/iommu", F_OK))
-		SKIP(return, "no /dev/iommu: kernel without IOMMUFD");
-	if (variant->cdev && access("/sys/class/vfio-dev", F_OK))
-		SKIP(return, "no vfio-dev class: kernel without VFIO_DEVICE_CDEV");
+	missing = variant->cdev ? cdev_missing() : NULL;
+	if (missing)
+		SKIP(return, "%s", missing);
 
-	ASSERT_EQ(0, mdev_create(self->type_dir, self->vd.uuid));
-	if (variant->cdev)
-		vfio_dev_setup_iommufd(_metadata, &self->vd);
-	else
-		vfio_dev_setup_type1(_metadata, &self->vd);
 	/* No open_device callback: opening just succeeds */
-	ret = vfio_dev_open_device(&self->vd);
-	ASSERT_EQ(0, ret) TH_LOG("opening the device: %s", strerror(-ret));
+	vfio_dev_create_open(_metadata, &self->vd, self->type_dir);
 }
 
 FIXTURE_TEARDOWN(bare)
 {
-	vfio_dev_close(&self->vd);
-	if (self->vd.uuid[0] && mdev_exists(self->vd.uuid))
-		EXPECT_EQ(0, mdev_remove(self->vd.uuid));
+	vfio_dev_destroy(_metadata, &self->vd);
 }
 
 TEST_F(bare, missing_callbacks)
@@ -985,25 +930,19 @@ FIXTURE_VARIANT_ADD(external, iommufd) {
 FIXTURE_SETUP(external)
 {
 	const char *uuid = getenv("MDEV_UUID");
-	int ret;
+	const char *missing;
 
 	vfio_dev_init(&self->vd, variant->cdev);
 	if (!uuid || !*uuid)
 		SKIP(return, "MDEV_UUID not set");
-	if (variant->cdev && access("/dev/iommu", F_OK))
-		SKIP(return, "no /dev/iommu: kernel without IOMMUFD");
-	if (variant->cdev && access("/sys/class/vfio-dev", F_OK))
-		SKIP(return, "no vfio-dev class: kernel without VFIO_DEVICE_CDEV");
+	missing = variant->cdev ? cdev_missing() : NULL;
+	if (missing)
+		SKIP(return, "%s", missing);
 	ASSERT_EQ(UUID_LEN, strlen(uuid));
 	snprintf(self->vd.uuid, sizeof(self->vd.uuid), "%s", uuid);
 	ASSERT_TRUE(mdev_exists(uuid));
 
-	if (variant->cdev)
-		vfio_dev_setup_iommufd(_metadata, &self->vd);
-	else
-		vfio_dev_setup_type1(_metadata, &self->vd);
-	ret = vfio_dev_open_device(&self->vd);
-	ASSERT_EQ(0, ret) TH_LOG("opening the device: %s", strerror(-ret));
+	vfio_dev_open(_metadata, &self->vd);
 }
 
 FIXTURE_TEARDOWN(external)
@@ -1023,8 +962,8 @@ TEST_F(external, pci_device)
 	ASSERT_EQ(0, ioctl(self->vd.device, VFIO_DEVICE_GET_INFO, &info));
 	ASSERT_TRUE(info.flags & VFIO_DEVICE_FLAGS_PCI);
 	ASSERT_LE(VFIO_PCI_CONFIG_REGION_INDEX + 1, info.num_regions);
-	ASSERT_EQ(0, region_info(self->vd.device,
-				 VFIO_PCI_CONFIG_REGION_INDEX, &rinfo));
+	ASSERT_EQ(0, vfio_get_region_info(self->vd.device,
+					  VFIO_PCI_CONFIG_REGION_INDEX, &rinfo));
 	ASSERT_LE(64, rinfo.size);
 
 	ASSERT_EQ(0, pci_ids(self->vd.device, &vendor, &device));
