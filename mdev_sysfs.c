@@ -251,15 +251,22 @@ static ssize_t remove_store(struct device *dev, struct device_attribute *attr,
 		return -EAGAIN;
 
 	/*
+	 * Once this file is gone nothing else keeps the device alive: an
+	 * unregistration of its parent may remove and release it, and the
+	 * vendor then free the parent, while we are still below.  Holding a
+	 * reference keeps both, as the unregistration waits for the release.
+	 * Pairs with put_device() below.
+	 */
+	get_device(dev);
+	/*
 	 * Removing the device drains this file's writers: step out of them
 	 * first.  If this fails, someone else is already removing the device.
 	 */
-	if (device_remove_file_self(dev, attr)) {
+	ret = 0;
+	if (device_remove_file_self(dev, attr))
 		ret = mdev_device_remove(mdev);
-		if (ret)
-			return ret;
-	}
-	return count;
+	put_device(dev);
+	return ret ? ret : count;
 }
 static DEVICE_ATTR_WO(remove);
 
