@@ -595,7 +595,7 @@ static void kmsg_poll(struct kmsg *k)
 			if (!regexec(&k->known_warn, msg, 0, NULL, 0)) {
 				k->known_warns++;
 				k->in_known_warn = true;
-				fprintf(stderr, "# tolerated: the known warning of the VFIO core in vfio_group_release()\n");
+				fprintf(stderr, "# known VFIO warning, tolerated\n");
 				continue;
 			}
 			kmsg_report(k, CUT_HERE);
@@ -735,9 +735,10 @@ static void sweep_log(struct __test_metadata *_metadata, const char *path,
 
 	for (e = 1; e < 256; e++)
 		if (sw->errnos[e])
-			len += snprintf(errs + len, sizeof(errs) - len, " %s:%u",
-					errname(e), sw->errnos[e]);
-	TH_LOG("%s: swept %u fault points (N=%u..%u of a plain run's %u): %u failed the operation (%s ), %u were absorbed, %u hit the known VFIO core bug%s",
+			len += snprintf(errs + len, sizeof(errs) - len, "%s%s:%u",
+					len ? " " : "", errname(e),
+					sw->errnos[e]);
+	TH_LOG("%s: swept %u fault points, N=%u..%u of %u: %u failed (%s), %u absorbed, %u known%s",
 	       path, sw->points, sw->first, sw->first + sw->points - 1,
 	       sw->total, sw->failed, errs, sw->absorbed, sw->known,
 	       sw->done ? "" : "; UNFINISHED");
@@ -903,7 +904,7 @@ TEST_F_TIMEOUT(create, sweep, 600)
 			/* See KNOWN_WARN_RE: its IOMMU group stays behind */
 			sw.known++;
 			c->before.groups++;
-			TH_LOG("N=%u: hit the VFIO core's vfio_create_group() unwind bug (see KNOWN_WARN_RE): one IOMMU group leaked",
+			TH_LOG("N=%u: known VFIO bug (KNOWN_WARN_RE), an IOMMU group leaked",
 			       n);
 		}
 		if (ret == UUID_LEN) {
@@ -1493,8 +1494,8 @@ TEST_F_TIMEOUT(parent_register, sweep, 900)
 			TH_LOG("cannot locate do_init_module() among the %u calls",
 			       sw.total);
 		init = init > 3 ? init - 2 : 1;
-		TH_LOG("%s: the loader makes %u of the %u calls, do_init_module() the rest from N=%u on",
-		       name, init - 1, sw.total, init);
+		TH_LOG("%s: %u calls, do_init_module()'s from N=%u on",
+		       name, sw.total, init);
 		if (init > n) {
 			n = init;
 			sw.first = n;
