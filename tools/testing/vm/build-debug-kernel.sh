@@ -154,9 +154,12 @@ kill "$ticker" 2>/dev/null || true
 wait "$ticker" 2>/dev/null || true
 grep -E 'warning:' "$cache/build.log" | grep -E 'drivers/vfio/mdev|samples/vfio-mdev|include/linux/mdev.h' >&2 || true
 
-# Only now: before the first build has synced the configuration,
-# `make kernelrelease` does not know CONFIG_LOCALVERSION yet.
-release=$(make -s kernelrelease)
+# Only now: before the first build has synced the configuration, the
+# release does not have CONFIG_LOCALVERSION yet.  Read the build's own
+# record rather than run `make kernelrelease`, whose output a calling make
+# can garnish with "Entering directory" lines.
+release=$(cat include/config/kernel.release)
+[ -n "$release" ] || die "no kernel release in include/config/kernel.release"
 log "installing the modules of $release into $cache/modroot"
 rm -rf "$cache/modroot/lib/modules/$release"
 make -s INSTALL_MOD_PATH="$cache/modroot" INSTALL_MOD_STRIP=1 modules_install \
