@@ -169,7 +169,9 @@ cp "$here/guest-init.sh" "$rig/guest-init.sh"
 } >"$rig/cmd"
 
 # no_timer_check: under TCG the IO-APIC timer check fails at random.
-cmdline="console=ttyS0 panic=-1 no_timer_check $quiet"
+# log_buf_len: the fault-injection sweeps log expected allocation-failure
+# dumps; the saved kernel log must still hold a whole run.
+cmdline="console=ttyS0 panic=-1 no_timer_check log_buf_len=16M $quiet"
 [ -z "$debugmods" ] || cmdline+=" mdev_rig_modules=$debugmods"
 cmdline+=" mdev_rig_repo=$repo"
 cmdline+=" $append"
