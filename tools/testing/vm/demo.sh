@@ -88,6 +88,26 @@ else
 	skip "$uapi not built"
 fi
 
+step "Give devices to a nested guest: QEMU -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/<uuid>"
+echo "(the end-to-end suite: a dual-port mtty card and an mdpy display go to a"
+echo " small guest under TCG; its 8250_pci driver binds the card and echoes bytes"
+echo " through both ports, its mdpy-fb driver draws colour bands that QEMU's"
+echo " screendump must show; then the host removes the card while the guest runs"
+echo " and QEMU unplugs it.  This takes a few minutes.)"
+e2e=$here/suites/40-mtty-e2e.sh
+if [ -f "$(mdev_ko mtty)" ]; then
+	printf '$ %s\n' "$e2e"
+	"$e2e" 2>&1 | grep -E '^(ok|not ok) |^# guest: MTTY-E2E ' | sed 's/^# //'
+	[ "${PIPESTATUS[0]}" = 0 ] || fail "the nested guest"
+	shot=$MDEV_SCRATCH/mtty-e2e-mdpy.ppm
+	if [ -f "$shot" ] && python3 "$here/ppm2png.py" "$shot" "${shot%.ppm}.png"; then
+		echo "The guest's screen, as QEMU showed it: mtty-e2e-mdpy.png in the"
+		echo "scratch directory run-vm printed at the start (on the host)."
+	fi
+else
+	skip "mtty.ko not built"
+fi
+
 step "Unload"
 mdev_unload_all
 run grep -cE '^(mdev|vfio_mdev|mtty) ' /proc/modules || true
