@@ -88,13 +88,12 @@
 #include <linux/vfio.h>
 
 #include "kselftest_harness.h"
+#include "mdev_util.h"
 
 #define MDEV_CLASS		"/sys/class/mdev_bus"
-#define MDEV_DEVICES		"/sys/bus/mdev/devices"
 #define VFIO_DEVICES		"/dev/vfio/devices"
 #define IOMMU_GROUPS		"/sys/kernel/iommu_groups"
 #define DEBUGFS			"/sys/kernel/debug"
-#define UUID_LEN		36
 #define MAX_TYPES		8
 #define DEFAULT_MAX_POINTS	600
 /* How long the state may take to settle after an operation */
@@ -102,51 +101,6 @@
 
 /* ---------------------------------------------------------------------- */
 /* Small helpers                                                          */
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-static const char *errname(int err)
-{
-	const char *name = strerrorname_np(err);
-
-	return name ? name : "E?";
-}
-
-static char *pathf(char *buf, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, PATH_MAX, fmt, ap);
-	va_end(ap);
-	return buf;
-}
-
-static bool exists(const char *path)
-{
-	return access(path, F_OK) == 0;
-}
-
-/* One write(2): 0 or -errno */
-static int write_str(const char *path, const char *val)
-{
-	ssize_t ret;
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, val, strlen(val));
-	ret = ret < 0 ? -errno : 0;
-	close(fd);
-	return ret;
-}
 
 /* The first line of a file, without its newline: length or -errno */
 static int read_str(const char *path, char *buf, size_t size)
@@ -357,19 +311,12 @@ static const char *snap_settle(const struct parent *p,
 	}
 }
 
-static int mdev_create(const struct parent *p, const char *uuid)
+static int parent_create(const struct parent *p, const char *uuid)
 {
 	char path[PATH_MAX];
 
-	return write_str(pathf(path, MDEV_CLASS "/%s/mdev_supported_types/%s/create",
+	return sysfs_write(pathf(path, MDEV_CLASS "/%s/mdev_supported_types/%s/create",
 			       p->name, p->type), uuid);
-}
-
-static int mdev_remove(const char *uuid)
-{
-	char path[PATH_MAX];
-
-	return write_str(pathf(path, MDEV_DEVICES "/%s/remove", uuid), "1");
 }
 
 static bool mdev_exists(const char *uuid)
@@ -421,7 +368,7 @@ static void knobs_restore(void)
 
 	for (i = 0; i < ARRAY_SIZE(knobs); i++) {
 		if (knobs[i].set)
-			write_str(knobs[i].path, knobs[i].saved);
+			sysfs_write(knobs[i].path, knobs[i].saved);
 		knobs[i].set = false;
 	}
 }
@@ -446,7 +393,7 @@ static const char *knobs_setup(void)
 				 k->path, errname(-ret));
 			return why;
 		}
-		ret = write_str(k->path, k->value);
+		ret = sysfs_write(k->path, k->value);
 		if (ret) {
 			snprintf(why, sizeof(why), "writing %s: %s", k->path,
 				 errname(-ret));
@@ -544,7 +491,7 @@ static void kmsg_mark(const char *what)
 	char buf[128];
 
 	snprintf(buf, sizeof(buf), "mdev-rig: %s\n", what);
-	write_str("/dev/kmsg", buf);
+	sysfs_write("/dev/kmsg", buf);
 }
 
 static int kmsg_begin(struct kmsg *k)
@@ -930,7 +877,7 @@ TEST_F_TIMEOUT(create, sweep, 600)
 
 		/* The same UUID again, without a fault */
 		if (ret != UUID_LEN) {
-			EXPECT_EQ(0, mdev_create(c->p, uuid))
+			EXPECT_EQ(0, parent_create(c->p, uuid))
 				TH_LOG("N=%u: plain create after the fault", n);
 			if (mdev_exists(uuid))
 				EXPECT_EQ(0, mdev_remove(uuid));
@@ -1141,7 +1088,7 @@ FIXTURE_SETUP(open)
 		SKIP(return, "no /dev/vfio/vfio (VFIO_CONTAINER)");
 
 	random_uuid(self->uuid);
-	ASSERT_EQ(0, mdev_create(self->c.p, self->uuid));
+	ASSERT_EQ(0, parent_create(self->c.p, self->uuid));
 	if (variant->cdev && cdev_path(self->uuid, self->cdev))
 		SKIP(return, "the device has no VFIO cdev (VFIO_DEVICE_CDEV)");
 	snap_take(self->c.p, &self->with_device);
@@ -1354,7 +1301,7 @@ static const char *parent_check(const struct parent *p)
 			  p->name, p->type)))
 		return "its type has no create file";
 	random_uuid(uuid);
-	ret = mdev_create(p, uuid);
+	ret = parent_create(p, uuid);
 	if (ret) {
 		snprintf(why, sizeof(why), "create: %s", errname(-ret));
 		return why;
@@ -1438,8 +1385,8 @@ static unsigned int first_init_point(struct fault_ctx *c, int fd,
 	char path[PATH_MAX];
 	int in_init;
 
-	if (!dir || write_str(pathf(path, "%s/events/module/module_load/enable",
-				    dir), "1"))
+	if (!dir || sysfs_write(pathf(path, "%s/events/module/module_load/enable",
+				      dir), "1"))
 		return 0;
 	/* The first fault in do_init_module() is in [lo, hi) */
 	while (lo < hi) {
@@ -1454,7 +1401,7 @@ static unsigned int first_init_point(struct fault_ctx *c, int fd,
 		else
 			lo = mid + 1;
 	}
-	write_str(path, "0");
+	sysfs_write(path, "0");
 	return lo <= total ? lo : 0;
 }
 

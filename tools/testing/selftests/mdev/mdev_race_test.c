@@ -63,10 +63,9 @@
 #include <linux/vfio.h>
 
 #include "kselftest_harness.h"
+#include "mdev_util.h"
 
 #define MDEV_CLASS		"/sys/class/mdev_bus"
-#define MDEV_DEVICES		"/sys/bus/mdev/devices"
-#define UUID_LEN		36
 #define MAX_DEVS		64
 #define MAX_THREADS		32
 #define MAX_TYPES		8
@@ -74,50 +73,6 @@
 
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                */
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-static const char *errname(int err)
-{
-	const char *name = strerrorname_np(err);
-
-	return name ? name : "E?";
-}
-
-static char *pathf(char *buf, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, PATH_MAX, fmt, ap);
-	va_end(ap);
-	return buf;
-}
-
-static bool exists(const char *path)
-{
-	return access(path, F_OK) == 0;
-}
-
-static int write_str(const char *path, const char *val)
-{
-	ssize_t ret;
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, val, strlen(val));
-	ret = ret < 0 ? -errno : 0;
-	close(fd);
-	return ret;
-}
 
 static long read_long(const char *path)
 {
@@ -225,8 +180,8 @@ static int remove_all(void)
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (!write_str(pathf(path, MDEV_DEVICES "/%s/remove",
-				     de->d_name), "1"))
+		if (!sysfs_write(pathf(path, MDEV_DEVICES "/%s/remove",
+				       de->d_name), "1"))
 			n++;
 	}
 	closedir(d);
@@ -365,8 +320,8 @@ static void op_create(struct race *r, unsigned int *seed)
 	char path[PATH_MAX], uuid[UUID_LEN + 1];
 
 	random_uuid(seed, uuid);
-	ret = write_str(pathf(path, MDEV_CLASS "/%s/mdev_supported_types/%s/create",
-			      rparents[p].name, rparents[p].types[t % 2]),
+	ret = sysfs_write(pathf(path, MDEV_CLASS "/%s/mdev_supported_types/%s/create",
+				rparents[p].name, rparents[p].types[t % 2]),
 			uuid);
 	count(r, OP_CREATE, -ret, rparents[p].types[t % 2], false);
 	if (!ret)
@@ -381,7 +336,7 @@ static void op_remove(struct race *r, unsigned int *seed)
 
 	if (!dev_pick(r, seed, true, &d))
 		return op_create(r, seed);
-	ret = write_str(pathf(path, MDEV_DEVICES "/%s/remove", d.uuid), "1");
+	ret = sysfs_write(pathf(path, MDEV_DEVICES "/%s/remove", d.uuid), "1");
 	count(r, OP_REMOVE, -ret, rparents[d.parent].name, false);
 }
 

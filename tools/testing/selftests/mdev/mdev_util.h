@@ -13,12 +13,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/types.h>
@@ -35,12 +37,44 @@ static inline const char *env_or(const char *name, const char *def)
 	return val && *val ? val : def;
 }
 
+static inline long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* "ENOMEM" for ENOMEM */
+static inline const char *errname(int err)
+{
+	const char *name = strerrorname_np(err);
+
+	return name ? name : "E?";
+}
+
+/* snprintf() into a PATH_MAX buffer, returning it */
+static inline __printf(2, 3) char *pathf(char *buf, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, PATH_MAX, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
+static inline bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
 /* One write(2) of the string @val to the sysfs file @path: 0 or -errno */
 static inline int sysfs_write(const char *path, const char *val)
 {
 	int fd, ret = 0;
 
-	fd = open(path, O_WRONLY);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (write(fd, val, strlen(val)) < 0)
