@@ -11,6 +11,10 @@
 #                           it is built only with O= output directories
 #   intree_odir NAME KEY    print ${MDEV_CACHE}/intree/NAME, emptied first
 #                           when KEY differs from the one it was made with
+#   kbuild_lock             serialize kernel builds on one machine: hold
+#                           ${MDEV_KBUILD_LOCK:-/tmp/kbuild.lock} (fd 8) for
+#                           the rest of the suite, unless already held
+#                           ("none" disables it)
 
 MDEV_HOST_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 MDEV_HOST_CACHE=${MDEV_CACHE:-/var/cache/mdev}/intree
@@ -40,4 +44,18 @@ intree_odir() {
 		echo "$key" >"$dir/.mdev-key"
 	fi
 	echo "$dir"
+}
+
+# kbuild_lock: hold /tmp/kbuild.lock on fd 8 unless we run under it already.
+kbuild_lock() {
+	local lock=${MDEV_KBUILD_LOCK:-/tmp/kbuild.lock} fd
+	[ "$lock" = none ] && return 0
+	for fd in /proc/$$/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "$lock" ] && return 0
+	done
+	exec 8>>"$lock"
+	if ! flock -n 8; then
+		ktap_diag "waiting for $lock (another kernel build)"
+		until flock -w 10 8; do :; done		# signals get through
+	fi
 }

@@ -18,6 +18,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 . "$here/vm/ktap.sh"
+. "$here/host/lib.sh"
 repo=$(cd "$here/../.." && pwd)
 
 modules=(mdev vfio_mdev mtty mdpy mdpy-fb mbochs)
@@ -52,20 +53,6 @@ host_state() {
 }
 touch "$tmp/start"
 before=$(host_state)
-
-# kbuild_lock: hold /tmp/kbuild.lock on fd 8 unless we run under it already.
-kbuild_lock() {
-	local lock=${MDEV_KBUILD_LOCK:-/tmp/kbuild.lock} fd
-	[ "$lock" = none ] && return 0
-	for fd in /proc/$$/fd/*; do
-		[ "$(readlink "$fd" 2>/dev/null)" = "$lock" ] && return 0
-	done
-	exec 8>>"$lock"
-	if ! flock -n 8; then
-		ktap_diag "waiting for $lock (another kernel build)"
-		until flock -w 10 8; do :; done		# signals get through
-	fi
-}
 
 ktap_plan $((4 + ${#modules[@]}))
 ktap_diag "dkms $name/$version for $krel in $tmp"

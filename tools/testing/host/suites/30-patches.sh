@@ -31,6 +31,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 . "$here/vm/ktap.sh"
+. "$here/host/lib.sh"
 repo=$(cd "$here/../.." && pwd)
 cache=${MDEV_CACHE:-/var/cache/mdev}
 ksrc=$cache/ref/linux-source-6.12
@@ -159,20 +160,6 @@ else
 fi
 
 # ---- bisectability --------------------------------------------------------
-
-# kbuild_lock: hold /tmp/kbuild.lock on fd 8 unless we run under it already.
-kbuild_lock() {
-	local lock=${MDEV_KBUILD_LOCK:-/tmp/kbuild.lock} fd
-	[ "$lock" = none ] && return 0
-	for fd in /proc/$$/fd/*; do
-		[ "$(readlink "$fd" 2>/dev/null)" = "$lock" ] && return 0
-	done
-	exec 8>>"$lock"
-	if ! flock -n 8; then
-		ktap_diag "waiting for $lock (another kernel build)"
-		until flock -w 10 8; do :; done		# signals get through
-	fi
-}
 
 # bisect_fail <reason> [<first>]: the build results from patch index
 # <first> (default 0) on fail, and the suite ends.

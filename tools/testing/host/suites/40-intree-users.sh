@@ -31,6 +31,7 @@ command -v s390x-linux-gnu-gcc >/dev/null ||
 
 echo "KTAP version 1"
 echo "1..11"
+kbuild_lock
 
 src=$(intree_src 2>"$log") || {
 	sed 's/^/# /' "$log"

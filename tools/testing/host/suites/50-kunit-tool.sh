@@ -29,6 +29,7 @@ bdir=$(intree_odir kunit "$ver")
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
+kbuild_lock
 cd "$src" || exit 1
 rc=0
 python3 tools/testing/kunit/kunit.py run --kunitconfig=drivers/vfio/mdev \
