@@ -898,36 +898,6 @@ TEST_F_TIMEOUT(create, sweep, 600)
 /* ---------------------------------------------------------------------- */
 /* open                                                                   */
 
-struct vfio_fds {
-	int container;
-	int group;
-	int iommufd;
-	uint32_t ioas;
-	int device;
-};
-
-static void vfio_fds_init(struct vfio_fds *v)
-{
-	v->container = -1;
-	v->group = -1;
-	v->iommufd = -1;
-	v->device = -1;
-	v->ioas = 0;
-}
-
-static void vfio_fds_close(struct vfio_fds *v)
-{
-	if (v->device >= 0)
-		close(v->device);
-	if (v->group >= 0)
-		close(v->group);
-	if (v->container >= 0)
-		close(v->container);
-	if (v->iommufd >= 0)
-		close(v->iommufd);
-	vfio_fds_init(v);
-}
-
 /* /dev/vfio/<group> of a device */
 static int group_path(const char *uuid, char *path)
 {

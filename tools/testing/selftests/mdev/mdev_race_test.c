@@ -355,22 +355,6 @@ static bool mdev_gone(const char *uuid)
 	return true;
 }
 
-struct vfio_fds {
-	int container, group, iommufd, device;
-};
-
-static void vfio_close_all(struct vfio_fds *v)
-{
-	if (v->device >= 0)
-		close(v->device);
-	if (v->group >= 0)
-		close(v->group);
-	if (v->container >= 0)
-		close(v->container);
-	if (v->iommufd >= 0)
-		close(v->iommufd);
-}
-
 /* Open a device like QEMU does: 0 or -errno, v->device set on success */
 static int vfio_open_group(struct vfio_fds *v, const char *uuid)
 {
@@ -435,7 +419,7 @@ static int vfio_open_cdev(struct vfio_fds *v, const char *uuid)
 
 static void op_open(struct race *r, unsigned int *seed)
 {
-	struct vfio_fds v = { -1, -1, -1, -1 };
+	struct vfio_fds v;
 	struct vfio_region_info info = {
 		.argsz = sizeof(info),
 		.index = VFIO_PCI_CONFIG_REGION_INDEX,
@@ -447,12 +431,13 @@ static void op_open(struct race *r, unsigned int *seed)
 
 	if (!dev_pick(r, seed, false, &d))
 		return op_create(r, seed);
+	vfio_fds_init(&v);
 	ret = cdev ? vfio_open_cdev(&v, d.uuid) : vfio_open_group(&v, d.uuid);
 	count(r, OP_OPEN, -ret, cdev ? "cdev" : "group",
 	      (cdev && ret == -EINVAL) ||
 	      ((ret == -EINVAL || ret == -ENXIO) && mdev_gone(d.uuid)));
 	if (ret) {
-		vfio_close_all(&v);
+		vfio_fds_close(&v);
 		if (ret == -ENOENT)
 			dev_forget(r, d.uuid);
 		return;
@@ -470,7 +455,7 @@ static void op_open(struct race *r, unsigned int *seed)
 	/* Sometimes hold it, for removal and unloading to run into */
 	if (!rnd(seed, 4))
 		usleep(rnd(seed, 20000));
-	vfio_close_all(&v);
+	vfio_fds_close(&v);
 	count(r, OP_CLOSE, 0, "", false);
 }
 

@@ -123,6 +123,38 @@ static inline int mdev_remove(const char *uuid)
 	return sysfs_write(path, "1");
 }
 
+/* The file descriptors of one VFIO device opened through a group or a cdev */
+struct vfio_fds {
+	int container;
+	int group;
+	int iommufd;
+	__u32 ioas;
+	int device;
+};
+
+static inline void vfio_fds_init(struct vfio_fds *v)
+{
+	v->container = -1;
+	v->group = -1;
+	v->iommufd = -1;
+	v->ioas = 0;
+	v->device = -1;
+}
+
+/* Close whatever is open, device first, and start over */
+static inline void vfio_fds_close(struct vfio_fds *v)
+{
+	if (v->device >= 0)
+		close(v->device);
+	if (v->group >= 0)
+		close(v->group);
+	if (v->container >= 0)
+		close(v->container);
+	if (v->iommufd >= 0)
+		close(v->iommufd);
+	vfio_fds_init(v);
+}
+
 /* /dev/vfio/<group> of the device @uuid, from its iommu_group link */
 static inline int vfio_group_path(const char *uuid, char *path, size_t size)
 {
