@@ -12,11 +12,9 @@
 #
 # --no-run only summarizes the results of the previous run.
 #
-# Counting: every top-level "ok"/"not ok" line of a suite is one test; one
-# with a "# SKIP" directive, or a "1..0" plan, is a skip.  A suite that
-# exits non-zero without reporting a failure, that reports fewer results
-# than its plan, or that never ran counts as one failure; a kernel report,
-# a crash or a timeout of a VM counts as one failure named after the VM.
+# How the results are counted and a VM run is judged: verdict.sh.  A
+# kernel with no selected suite is not booted; MDEV_SUITES selecting no
+# suite at all, or with a pattern that selects none, is a failure.
 #
 # Results stay in ${MDEV_CHECK_OUT:-<repo>/.check}/<kernel>/ (console log,
 # kernel log, ktap/).  Exit status: 0 only if nothing failed.
@@ -35,15 +33,12 @@ kernels=("$@")
 [ ${#kernels[@]} -gt 0 ] || kernels=(host debug stock)
 hostsuites=$repo/tools/testing/host/suites
 
-# selected <suite-name>: whether MDEV_SUITES (names or globs) includes it.
-selected() {
-	local pat
-	[ -z "${MDEV_SUITES:-}" ] && return 0
-	for pat in $MDEV_SUITES; do
-		# shellcheck disable=SC2053 # globs wanted
-		[[ $1 == $pat ]] && return 0
-	done
-	return 1
+# shellcheck source=tools/testing/vm/verdict.sh
+. "$here/verdict.sh"
+
+# suitedir <kernel>
+suitedir() {
+	if [ "$1" = host ]; then echo "$hostsuites"; else echo "$here/suites"; fi
 }
 
 # run_host_suites <out>: like guest-check.sh, on this machine.
@@ -51,7 +46,7 @@ run_host_suites() {
 	local out=$1 s name start rc
 	mkdir -p "$out/ktap"
 	for s in "$hostsuites"/[0-9]*.sh; do
-		[ -x "$s" ] || continue
+		[ -x "$s" ] || continue		# counted as a failure below
 		name=$(basename "$s" .sh)
 		selected "$name" || continue
 		echo "# ---- host: $name ----"
@@ -65,47 +60,6 @@ run_host_suites() {
 	done
 }
 
-passed=0 failed=0 skipped=0
-failures=()
-
-# count_suite <kernel> <name> <ktap> <rc>
-count_suite() {
-	local k=$1 name=$2 ktap=$3 rc=$4
-	local p=0 f=0 s=0 plan='' line
-	while IFS= read -r line; do
-		line=${line%$'\r'}
-		case $line in
-		"ok "*|"not ok "*)
-			if [[ ${line,,} =~ \#[[:space:]]*skip ]]; then
-				s=$((s + 1))
-			elif [[ $line == "ok "* ]]; then
-				p=$((p + 1))
-			else
-				f=$((f + 1))
-				failures+=("$k/$name: $line")
-			fi
-			;;
-		1..*)
-			[ -n "$plan" ] || plan=${line#1..}; plan=${plan%% *}
-			;;
-		esac
-	done <"$ktap"
-	if [ "$plan" = 0 ] && [ $((p + f + s)) = 0 ]; then
-		s=1
-	elif [ -n "$plan" ] && [[ $plan =~ ^[0-9]+$ ]] && [ $((p + f + s)) -lt "$plan" ]; then
-		failures+=("$k/$name: only $((p + f + s)) of $plan results")
-		f=$((f + 1))
-	elif [ -z "$plan" ] && [ $((p + f + s)) = 0 ]; then
-		f=$((f + 1))
-		failures+=("$k/$name: no KTAP output")
-	fi
-	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
-		f=1
-		failures+=("$k/$name: exited with status $rc$([ "$rc" = 124 ] && echo ' (suite timeout)')")
-	fi
-	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-}
-
 for k in "${kernels[@]}"; do
 	case $k in host|debug|stock) ;; *) echo "check: unknown kernel '$k'" >&2; exit 2 ;; esac
 	[ "$run" = 1 ] || continue
@@ -117,6 +71,10 @@ for k in "${kernels[@]}"; do
 		run_host_suites "$out"
 		continue
 	fi
+	if [ "$(count_selected "$here/suites")" = 0 ]; then
+		echo "==== $k kernel: no suite selected, no VM ===="
+		continue
+	fi
 	echo "==== $k kernel: running the suites in a VM ===="
 	vmrc=0
 	"$here/run-vm.sh" --kernel "$k" --scratch "$out" --timeout "${MDEV_VM_TIMEOUT:-3600}" \
@@ -126,46 +84,30 @@ done
 
 echo
 echo "==== results ===="
+dirs=()
+nsel=0
 for k in "${kernels[@]}"; do
 	out=$outroot/$k
-	suitedir=$here/suites
-	[ "$k" = host ] && suitedir=$hostsuites
-	for s in "$suitedir"/[0-9]*.sh; do
-		[ -x "$s" ] || continue
+	dir=$(suitedir "$k")
+	dirs+=("$dir")
+	n=$(count_selected "$dir")
+	nsel=$((nsel + n))
+	[ "$n" -gt 0 ] || continue
+	notrun=
+	[ ! -s "$out/.rig/abort" ] || notrun="the VM was ended early: $(head -n1 "$out/.rig/abort")"
+	for s in "$dir"/[0-9]*.sh; do
+		[ -e "$s" ] || continue
 		name=$(basename "$s" .sh)
 		selected "$name" || continue
 		echo "# $k: $name"
-		if [ ! -f "$out/ktap/$name.ktap" ]; then
-			echo "# (did not run)"
-			failed=$((failed + 1))
-			failures+=("$k/$name: did not run")
-			continue
-		fi
-		cat "$out/ktap/$name.ktap"
-		count_suite "$k" "$name" "$out/ktap/$name.ktap" "$(cat "$out/ktap/$name.rc" 2>/dev/null || echo 255)"
+		suite_verdict "$k/$name" "$s" "$out/ktap" "$notrun"
 	done
-	[ "$k" = host ] && continue
-	res=$(cat "$out/result" 2>/dev/null || echo "status=none reports=0 timeout=0")
-	vmrc=$(cat "$out/vm.rc" 2>/dev/null || echo 255)
-	why=
-	case $res in
-	*timeout=1*) why="timed out" ;;
-	*status=none*) why="crashed or died without an exit status" ;;
-	*reports=[1-9]*) why="kernel report: $(head -n1 "$out/reports.txt" 2>/dev/null | sed 's/^\[ *[0-9.]*\] //')" ;;
-	esac
-	if [ -z "$why" ] && [ "$vmrc" != 0 ]; then
-		why="run-vm.sh exited with status $vmrc"
-	fi
-	if [ -n "$why" ]; then
-		failed=$((failed + 1))
-		failures+=("$k VM: $why (logs: $out/console.log $out/.rig/dmesg.txt)")
-	fi
+	[ "$k" = host ] || vm_verdict "$k VM" "$out"
 done
+[ "$nsel" -gt 0 ] ||
+	verdict_fail "MDEV_SUITES='${MDEV_SUITES:-}' selects no suite (of: ${kernels[*]})"
+while IFS= read -r pat; do
+	verdict_fail "MDEV_SUITES: '$pat' matches no suite (of: ${kernels[*]})"
+done < <([ "$nsel" = 0 ] || unmatched_patterns "${dirs[@]}")
 
-if [ ${#failures[@]} -gt 0 ]; then
-	echo
-	echo "# failures:"
-	printf '#   %s\n' "${failures[@]}"
-fi
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" = 0 ]
+verdict_summary
