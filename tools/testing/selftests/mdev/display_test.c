@@ -39,7 +39,7 @@
 
 #include <linux/vfio.h>
 
-#include "kselftest_harness.h"
+#include "mdev_harness.h"
 #include "mdev_util.h"
 
 #define MDEV_BUS_DIR		"/sys/class/mdev_bus"

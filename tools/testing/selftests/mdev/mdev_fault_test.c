@@ -87,7 +87,7 @@
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
-#include "kselftest_harness.h"
+#include "mdev_harness.h"
 #include "mdev_util.h"
 
 #define MDEV_CLASS		"/sys/class/mdev_bus"

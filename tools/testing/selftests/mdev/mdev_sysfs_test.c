@@ -44,7 +44,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "kselftest_harness.h"
+#include "mdev_harness.h"
 
 #define MDEV_CLASS		"/sys/class/mdev_bus"
 #define MDEV_DEVICES		"/sys/bus/mdev/devices"

@@ -5,6 +5,9 @@
  * its VFIO group and a type1 container the way QEMU does.  Every helper
  * returns 0 (or an fd) on success and -errno on failure, so that a test
  * can print or compare what the kernel said.
+ *
+ * Including it also brings the harness with its guarded SKIP()
+ * (mdev_harness.h), whatever the test included first.
  */
 
 #ifndef __MDEV_UTIL_H
@@ -25,6 +28,8 @@
 
 #include <linux/types.h>
 #include <linux/vfio.h>
+
+#include "mdev_harness.h"
 
 #define MDEV_DEVICES		"/sys/bus/mdev/devices"
 #define UUID_LEN		36

@@ -28,7 +28,7 @@
 #include <linux/serial_reg.h>
 #include <linux/vfio.h>
 
-#include "kselftest_harness.h"
+#include "mdev_harness.h"
 #include "mdev_util.h"
 
 #define MTTY_TYPES_DEFAULT	"/sys/class/mdev_bus/mtty/mdev_supported_types"
