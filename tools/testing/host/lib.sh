@@ -15,6 +15,12 @@
 #                           ${MDEV_KBUILD_LOCK:-/tmp/kbuild.lock} (fd 8) for
 #                           the rest of the suite, unless already held
 #                           ("none" disables it)
+#   debug_kdir              set DEBUG_KDIR to the debug kernel's built tree
+#                           (${MDEV_CACHE}/debug/linux, `make debug-kernel`)
+#                           and hold its lock shared (fd 6) for the rest of
+#                           the suite, as a debug VM does, so that no rebuild
+#                           changes it meanwhile; fails when it was never
+#                           built.  Not in $(...): the lock is the shell's.
 
 MDEV_HOST_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 MDEV_HOST_CACHE=${MDEV_CACHE:-/var/cache/mdev}/intree
@@ -58,4 +64,19 @@ kbuild_lock() {
 		ktap_diag "waiting for $lock (another kernel build)"
 		until flock -w 10 8; do :; done		# signals get through
 	fi
+}
+
+# debug_kdir: the debug kernel's tree, locked against rebuilds (see
+# build-debug-kernel.sh: .build announces a build, .lock is held shared by
+# its readers and exclusively by the build).
+debug_kdir() {
+	local cache=${MDEV_CACHE:-/var/cache/mdev}/debug
+	[ -f "$cache/release" ] && [ -f "$cache/linux/Module.symvers" ] || return 1
+	exec 5<>"$cache/.build" 6<>"$cache/.lock"
+	flock -s 5 && flock -s 6 || return 1
+	flock -u 5
+	exec 5>&-
+	# A build may have started and failed while we waited.
+	[ -f "$cache/release" ] || return 1
+	DEBUG_KDIR=$cache/linux
 }
