@@ -30,7 +30,10 @@
  * group, available_instances as before, and the same operation without a
  * fault succeeds right after (a create even with the very UUID that just
  * failed).  Each test prints "swept <n> fault points" and the program ends
- * with a summary line of every path ("# fault points swept: ...").
+ * with a summary line of every path ("# fault points swept: ...").  A
+ * sweep that has not come to its end within its bound (see
+ * MDEV_FAULT_MAX_POINTS) fails: the fault points it did not reach were
+ * not tested.
  *
  * The fault-injection knobs (restored at the end): failslab fails every
  * allocation that fail-nth picks, sleeping ones included
@@ -57,12 +60,16 @@
  * inside a bracket.)
  *
  * Environment: MDEV_SAMPLEDIR, where mtty.ko, mdpy.ko and mbochs.ko are
- * (set by the VM rig; parent_register skips without it);
- * MDEV_FAULT_MAX_POINTS (default 600) bounds each sweep: a path with more
- * fault points than that is swept over its last ones, which hold the
- * vendor's and our code; MDEV_FAULT_LOADER=1 (see above).  Run as root in a VM with the samples and
- * vfio_iommu_type1 loaded and no mdev present, e.g. by
- * tools/testing/vm/suites/60-hardening.sh.
+ * (set by the VM rig); MDEV_FAULT_MAX_POINTS (default 600) bounds each
+ * sweep: a path with more fault points than that is swept over its last
+ * ones, which hold the vendor's and our code, and a sweep that has not
+ * ended after twice that many fails; MDEV_FAULT_LOADER=1 (see above).
+ * Run as root in a VM with the samples and vfio_iommu_type1 loaded and no
+ * mdev present, e.g. by tools/testing/vm/suites/60-hardening.sh.  What a
+ * sweep needs and does not find (fail-nth, failslab's debugfs knobs,
+ * mlockall(), IOMMUFD, the samples' modules ...) skips it, except on the
+ * rig's debug kernel (MDEV_VM_KERNEL=debug), which has it all: there it
+ * fails.
  */
 
 #include <dirent.h>
@@ -603,11 +610,31 @@ struct sweep {
 	bool done;		/* ended with a run that hit no fault */
 };
 
+/* MDEV_FAULT_MAX_POINTS, or 0 when it is not a positive number */
 static unsigned int max_points(void)
 {
 	const char *env = getenv("MDEV_FAULT_MAX_POINTS");
+	unsigned long val;
+	char *end;
 
-	return env && *env ? strtoul(env, NULL, 0) : DEFAULT_MAX_POINTS;
+	if (!env || !*env)
+		return DEFAULT_MAX_POINTS;
+	errno = 0;
+	val = strtoul(env, &end, 0);
+	if (errno || *end || !val || val > UINT_MAX / 2 || env[0] == '-')
+		return 0;
+	return val;
+}
+
+/*
+ * Whether a sweep that began at @sw->first and has reached @n is past its
+ * bound and must end: the sweep starts max_points() before the end of a
+ * plain run, so it only gets this far when the operation makes ever more
+ * calls, and the sweep fails, unfinished.
+ */
+static bool sweep_overrun(const struct sweep *sw, unsigned int n)
+{
+	return n - sw->first + 1 >= 2 * max_points();
 }
 
 /* The summary, shared with the forked tests: printed at exit */
@@ -690,6 +717,10 @@ static void sweep_log(struct __test_metadata *_metadata, const char *path,
 	       sw->total, sw->failed, errs, sw->absorbed, sw->known,
 	       sw->done ? "" : "; UNFINISHED");
 	summary_add(path, sw);
+	/* The fault points after the last one swept were never tried */
+	EXPECT_TRUE(sw->done)
+		TH_LOG("%s: the sweep did not reach a run without a fault (bound: %u points)",
+		       path, 2 * max_points());
 }
 
 /*
@@ -717,6 +748,30 @@ struct fault_ctx {
 	long deadline;
 };
 
+/*
+ * The rig's debug kernel (MDEV_VM_KERNEL=debug) has everything a sweep
+ * needs: there, what would skip a sweep elsewhere is a failure.
+ */
+static bool debug_kernel(void)
+{
+	return !strcmp(env_or("MDEV_VM_KERNEL", ""), "debug");
+}
+
+/*
+ * A setup that cannot go on for @why: skips the test, or fails it on the
+ * debug kernel.  The setup must return right after.
+ */
+static void setup_unmet(struct __test_metadata *_metadata, const char *why)
+{
+	knobs_restore();
+	munlockall();
+	if (!debug_kernel())
+		SKIP(return, "%s", why);
+	TH_LOG("the debug kernel has what the sweeps need, but: %s", why);
+	ASSERT_FALSE(debug_kernel());
+}
+
+/* NULL when the test can run, else why not (see setup_unmet()) */
 static const char *ctx_setup(struct fault_ctx *c, const char *parent,
 			     bool need_loaded)
 {
@@ -727,6 +782,8 @@ static const char *ctx_setup(struct fault_ctx *c, const char *parent,
 	memset(c, 0, sizeof(*c));
 	c->kmsg.fd = -1;
 	c->nth.fd = -1;
+	if (!max_points())
+		return "MDEV_FAULT_MAX_POINTS is not a positive number";
 	if (geteuid())
 		return "not root";
 	knob_why = knobs_setup();
@@ -743,8 +800,10 @@ static const char *ctx_setup(struct fault_ctx *c, const char *parent,
 	if (count_dir(MDEV_DEVICES) > 0)
 		return "mdevs exist already: the sweeps want none";
 	/* No page fault may take a fault meant for the operation */
-	if (mlockall(MCL_CURRENT | MCL_FUTURE))
-		return "mlockall failed";
+	if (mlockall(MCL_CURRENT | MCL_FUTURE)) {
+		snprintf(why, sizeof(why), "mlockall: %s", errname(errno));
+		return why;
+	}
 	if (nth_open(&c->nth))
 		return "cannot open /proc/thread-self/fail-nth";
 	snap_take(c->p, &c->before);
@@ -794,7 +853,7 @@ FIXTURE_SETUP(create)
 	const char *why = ctx_setup(&self->c, variant->parent, true);
 
 	if (why)
-		SKIP(return, "%s", why);
+		setup_unmet(_metadata, why);
 }
 
 FIXTURE_TEARDOWN(create)
@@ -887,8 +946,7 @@ TEST_F_TIMEOUT(create, sweep, 600)
 				       n, why);
 		}
 		kmsg_poll(&c->kmsg);
-		if (_metadata->exit_code == KSFT_FAIL ||
-		    n - sw.first + 1 >= 2 * max_points())
+		if (_metadata->exit_code == KSFT_FAIL || sweep_overrun(&sw, n))
 			break;
 	}
 	close(fd);
@@ -1048,19 +1106,30 @@ FIXTURE_SETUP(open)
 {
 	const char *why = ctx_setup(&self->c, variant->parent, true);
 	struct vfio_fds v;
+	int ret;
 
 	self->uuid[0] = '\0';
-	if (why)
-		SKIP(return, "%s", why);
-	if (variant->cdev && !exists("/dev/iommu"))
-		SKIP(return, "no /dev/iommu (IOMMUFD)");
-	if (!variant->cdev && !exists("/dev/vfio/vfio"))
-		SKIP(return, "no /dev/vfio/vfio (VFIO_CONTAINER)");
+	if (!why && variant->cdev && !exists("/dev/iommu"))
+		why = "no /dev/iommu (IOMMUFD)";
+	if (!why && !variant->cdev && !exists("/dev/vfio/vfio"))
+		why = "no /dev/vfio/vfio (VFIO_CONTAINER)";
+	if (why) {
+		setup_unmet(_metadata, why);
+		return;
+	}
 
+	/* Whether it has a cdev is known once it exists: before any check */
 	random_uuid(self->uuid);
-	ASSERT_EQ(0, parent_create(self->c.p, self->uuid));
-	if (variant->cdev && cdev_path(self->uuid, self->cdev))
-		SKIP(return, "the device has no VFIO cdev (VFIO_DEVICE_CDEV)");
+	ret = parent_create(self->c.p, self->uuid);
+	if (!ret && variant->cdev &&
+	    (cdev_path(self->uuid, self->cdev) || !exists(self->cdev))) {
+		/* The teardown does not run after a setup that ends early */
+		mdev_remove(self->uuid);
+		setup_unmet(_metadata,
+			    "the device has no VFIO cdev (VFIO_DEVICE_CDEV)");
+		return;
+	}
+	ASSERT_EQ(0, ret) TH_LOG("create: %s", errname(-ret));
 	snap_take(self->c.p, &self->with_device);
 
 	/* One plain open: it works, and what the device reads */
@@ -1144,8 +1213,7 @@ TEST_F_TIMEOUT(open, sweep, 600)
 		vfio_fds_close(&v);
 
 		kmsg_poll(&c->kmsg);
-		if (_metadata->exit_code == KSFT_FAIL ||
-		    n - sw.first + 1 >= 2 * max_points())
+		if (_metadata->exit_code == KSFT_FAIL || sweep_overrun(&sw, n))
 			break;
 	}
 	/* Removal would wait forever for an open count that leaked */
@@ -1224,19 +1292,24 @@ FIXTURE_SETUP(parent_register)
 {
 	const char *dir = getenv("MDEV_SAMPLEDIR");
 	const char *why = ctx_setup(&self->c, variant->parent, false);
-	char path[PATH_MAX];
+	char path[PATH_MAX], missing[256];
 
 	self->fd = -1;
 	self->was_loaded = false;
-	if (why)
-		SKIP(return, "%s", why);
-	if (!dir || !*dir)
-		SKIP(return, "MDEV_SAMPLEDIR not set");
-	if (!exists(pathf(path, "%s/%s.ko", dir, variant->parent)))
-		SKIP(return, "%.200s not built", path);
-	if (!module_loaded("mdev") ||
-	    (!strcmp(variant->parent, "mtty") && !module_loaded("vfio_mdev")))
-		SKIP(return, "mdev.ko (and vfio_mdev.ko for mtty) not loaded");
+	if (!why && (!dir || !*dir))
+		why = "MDEV_SAMPLEDIR not set";
+	if (!why && !exists(pathf(path, "%s/%s.ko", dir, variant->parent))) {
+		snprintf(missing, sizeof(missing), "%.200s not built", path);
+		why = missing;
+	}
+	if (!why && (!module_loaded("mdev") ||
+		     (!strcmp(variant->parent, "mtty") &&
+		      !module_loaded("vfio_mdev"))))
+		why = "mdev.ko (and vfio_mdev.ko for mtty) not loaded";
+	if (why) {
+		setup_unmet(_metadata, why);
+		return;
+	}
 
 	self->fd = module_memfd(path);
 	ASSERT_LE(0, self->fd) TH_LOG("%s: %s", path, errname(-self->fd));
@@ -1481,8 +1554,7 @@ TEST_F_TIMEOUT(parent_register, sweep, 900)
 		}
 
 		kmsg_poll(&c->kmsg);
-		if (_metadata->exit_code == KSFT_FAIL ||
-		    n - sw.first + 1 >= 2 * max_points())
+		if (_metadata->exit_code == KSFT_FAIL || sweep_overrun(&sw, n))
 			break;
 	}
 	snprintf(label, sizeof(label), "parent_register.%s", name);
