@@ -51,13 +51,16 @@
  * allocation failure").  Such a dump is not a bug, but the VM rig fails a
  * run on any "Call Trace:"; and the VFIO core has a bug of its own that
  * WARNs on a failed allocation (see KNOWN_WARN_RE).  Each sweep is
- * therefore bracketed by the rig's expected-report markers, and the test
- * watches /dev/kmsg itself meanwhile: any line the rig would call a kernel
- * report fails the test, except the call trace of one of those allocation
- * warnings and that one known warning.  The rig still scans everything
- * outside the brackets, and kmemleak at the end.  (The rig reads a kernel
- * log buffer of 128 KiB: 60-hardening.sh handles a buffer that starts
- * inside a bracket.)
+ * therefore bracketed by the rig's expected-report markers,
+ * "mdev-rig: expected-report-begin pid=<pid> (mdev_fault_test)" and
+ * "mdev-rig: expected-report-end pid=<pid>", <pid> being the test's
+ * process, the one the faults hit; and the test watches /dev/kmsg itself
+ * meanwhile: any line the rig would call a kernel report fails the test,
+ * except the call trace of one of those allocation warnings and that one
+ * known warning.  So do records the test could not read because the log
+ * overwrote them first (EPIPE): any of them could have been a report.
+ * The rig still scans everything outside the brackets, and kmemleak at the
+ * end.  (The VM boots with log_buf_len=16M, which holds a whole run.)
  *
  * Environment: MDEV_SAMPLEDIR, where mtty.ko, mdpy.ko and mbochs.ko are
  * (set by the VM rig); MDEV_FAULT_MAX_POINTS (default 600) bounds each
@@ -493,11 +496,17 @@ struct kmsg {
 	char first_report[512];
 };
 
-static void kmsg_mark(const char *what)
+/*
+ * The rig's expected-report markers: they name this process, the one whose
+ * faults may make the kernel report, so that the rig accepts only its
+ * reports inside the bracket.
+ */
+static void kmsg_mark(const char *what, const char *suffix)
 {
 	char buf[128];
 
-	snprintf(buf, sizeof(buf), "mdev-rig: %s\n", what);
+	snprintf(buf, sizeof(buf), "mdev-rig: %s pid=%d%s\n", what, getpid(),
+		 suffix);
 	sysfs_write("/dev/kmsg", buf);
 }
 
@@ -512,7 +521,7 @@ static int kmsg_begin(struct kmsg *k)
 	if (k->fd < 0)
 		return -errno;
 	lseek(k->fd, 0, SEEK_END);
-	kmsg_mark("expected-report-begin (mdev_fault_test)");
+	kmsg_mark("expected-report-begin", " (mdev_fault_test)");
 	return 0;
 }
 
@@ -531,8 +540,11 @@ static void kmsg_poll(struct kmsg *k)
 
 	for (;;) {
 		len = read(k->fd, rec, sizeof(rec) - 1);
-		if (len < 0 && errno == EPIPE)
-			continue;	/* overwritten records: go on */
+		if (len < 0 && errno == EPIPE) {
+			/* The next read() goes on with the oldest record left */
+			kmsg_report(k, "records overwritten before they were read (EPIPE)");
+			continue;
+		}
 		if (len <= 0)
 			return;
 		rec[len] = '\0';
@@ -587,7 +599,7 @@ static void kmsg_end(struct kmsg *k)
 	kmsg_poll(k);
 	if (k->cut_here)
 		kmsg_report(k, CUT_HERE);
-	kmsg_mark("expected-report-end");
+	kmsg_mark("expected-report-end", "");
 	close(k->fd);
 	k->fd = -1;
 	regfree(&k->report);
