@@ -12,7 +12,9 @@
 #   make check        everything above, then the test suites in a debug VM
 #                     and in a stock VM; non-zero on any failure or any
 #                     kernel report (KASAN, lockdep, WARN, kmemleak ...)
-#   make demo         boot the stock kernel and walk through an mtty device
+#   make demo         build everything, boot the stock kernel and walk
+#                     through an mtty device; fails on any missing piece
+#                     or skipped step
 #   make bench        benchmark our core against Debian's mdev.ko in a stock
 #                     VM (tools/testing/mdev/bench/run.sh; BENCH_ARGS=...)
 #   make patches      the series to post upstream, against the pristine 6.12
@@ -22,7 +24,8 @@
 #   make clean-cache  remove the debug kernel and initramfs cache
 #
 # Variables: MDEV_CACHE (default /var/cache/mdev), KREL (stock kernel
-# release; default: the one scripts/install-deps.sh chose, kept in .krel),
+# release; default: the one scripts/install-deps.sh chose, kept in .krel;
+# the stock VM of check, demo and bench boots this one),
 # MDEV_SUITES (only run these suites, e.g. "00-smoke 10-kunit"),
 # CHECK_KERNELS (default "host debug stock"; host = the builds that need
 # no VM, tools/testing/host/suites/).
@@ -36,6 +39,20 @@ CHECK_KERNELS ?= host debug stock
 
 # The stock release: $(KREL) if given, else what deps recorded.
 krel = $${KREL:-$$(cat $(TOP)/.krel)}
+# Shell: set rel to that release, or stop loudly when it is not installed.
+# Every recipe that boots a VM hands it on as MDEV_KREL, the variable
+# run-vm.sh reads (without it run-vm.sh boots the newest installed 6.12,
+# not necessarily the kernel our modules were built against).
+krel_check = rel=$(krel); \
+	if [ -z "$$rel" ] || [ ! -r "/boot/vmlinuz-$$rel" ] || \
+	   [ ! -f "/lib/modules/$$rel/build/Makefile" ]; then \
+		echo "make: ERROR: stock kernel release '$$rel' (KREL) is not installed:" \
+			"no /boot/vmlinuz-$$rel or /lib/modules/$$rel/build;" \
+			"installed: $$(ls /boot | sed -n 's/^vmlinuz-//p' | tr '\n' ' ')" >&2; \
+		exit 1; \
+	fi
+# Shell: the release a VM recipe boots, said once before it starts.
+krel_say = echo "  VM      stock kernel $$rel (/boot/vmlinuz-$$rel, MDEV_KREL=$$rel)"
 
 # A piece is built once its source exists (the tree is still being filled).
 have = $(if $(wildcard $(TOP)/$(1)),$(2)=m)
@@ -59,7 +76,7 @@ deps:
 
 # The KUnit module only where the kernel has KUnit (Debian's does not).
 modules: deps
-	@set -e; rel=$(krel); kdir=/lib/modules/$$rel/build; \
+	@set -e; $(krel_check); kdir=/lib/modules/$$rel/build; \
 	kunit=; grep -qE '^CONFIG_KUNIT=(y|m)' $$kdir/.config 2>/dev/null && \
 		kunit=CONFIG_MDEV_KUNIT_TEST=m; \
 	echo "  MAKE    modules against $$kdir"; \
@@ -91,13 +108,18 @@ debug-kernel: deps
 	@$(VM)/build-debug-kernel.sh >/dev/null
 
 check: all debug-kernel
-	@KREL=$(krel) $(VM)/check.sh $(CHECK_KERNELS)
+	@$(krel_check); $(krel_say); \
+	KREL=$$rel MDEV_KREL=$$rel $(VM)/check.sh $(CHECK_KERNELS)
 
-demo: modules
-	@KREL=$(krel) $(VM)/run-vm.sh --kernel stock --timeout 600 -- tools/testing/vm/demo.sh
+# The demo runs the kselftest mtty_uapi too: build everything it shows.
+demo: all
+	@$(krel_check); $(krel_say); \
+	KREL=$$rel MDEV_KREL=$$rel $(VM)/run-vm.sh --kernel stock --timeout 600 \
+		-- tools/testing/vm/demo.sh
 
 bench: modules
-	@KREL=$(krel) $(TOP)/tools/testing/mdev/bench/run.sh --no-build-top $(BENCH_ARGS)
+	@$(krel_check); $(krel_say); \
+	KREL=$$rel MDEV_KREL=$$rel $(TOP)/tools/testing/mdev/bench/run.sh --no-build-top $(BENCH_ARGS)
 
 .PHONY: patches
 patches: ksrc
