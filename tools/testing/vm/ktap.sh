@@ -68,9 +68,10 @@ ktap_test() {
 }
 
 # KUnit prints each suite as a subtest (four spaces in) of its own KTAP;
-# its cases are the results wanted here.  Console timestamps are dropped.
+# its cases are the results wanted here.  Console timestamps and callers
+# (CONFIG_PRINTK_CALLER: "[  T123]") are dropped.
 ktap_kunit_cases() {
-	sed -E 's/^\[ *[0-9]+\.[0-9]+\] ?//' | awk '
+	sed -E 's/^\[ *[0-9]+\.[0-9]+\](\[ *[TC][0-9]+\])? ?//; s/^\[ *[TC][0-9]+\] ?//' | awk '
 		/^    # Subtest: / { suite = $3 }
 		/^    (not )?ok [0-9]+ / {
 			line = substr($0, 5)

@@ -29,14 +29,17 @@
 # mdev.ko and vfio_mdev.ko), MDEV_SAMPLEDIR (the samples' .ko), MDEV_REPO,
 # MDEV_KREL.  Host variables named MDEV_* are passed through.
 #
-# Expected kernel reports: text between the kernel log lines
-#   mdev-rig: expected-report-begin  and  mdev-rig: expected-report-end
-# (write them to /dev/kmsg) is not scanned.
+# The reports are found by scan-reports.sh, which also fails the run on a
+# kernel log that wrapped or lost records, on a debug run without a
+# complete kmemleak scan, and on anything but the known splats of
+# mdev_fault_test inside its expected-report brackets (see there).
 #
 # Exit status: the command's; 1 for a kernel report after a successful
 # command; 124 on timeout; 125 if the guest died without reporting a status.
-# <scratch>/result records "status=<n> reports=<n> timeout=<0|1>",
-# <scratch>/reports.txt the kernel report lines found.
+# <scratch>/result records "status=<n> reports=<n> timeout=<0|1>
+# known_warns=<n> alloc_dumps=<n>" (the last two: the expected reports
+# tolerated), <scratch>/reports.txt the report lines found,
+# <scratch>/.rig/dmesg.txt the kernel log as text ([time][caller] text).
 
 set -euo pipefail
 
@@ -155,7 +158,8 @@ cp "$here/guest-init.sh" "$rig/guest-init.sh"
 		MDEV_MODDIR "$moddir" \
 		MDEV_SAMPLEDIR "$sampledir" \
 		MDEV_KREL "$krel" \
-		MDEV_DEBUG_MODULES "$debugmods"
+		MDEV_DEBUG_MODULES "$debugmods" \
+		MDEV_RIG_DIR /scratch/.rig
 } >"$rig/env"
 {
 	echo "cd $(printf %q "$repo") || exit 127"
@@ -233,23 +237,28 @@ tailpid=
 elapsed=$(( $(date +%s) - start ))
 [ "$qrc" = 0 ] || [ "$timed_out" = 1 ] || msg "QEMU exited with status $qrc"
 
-# Kernel reports.  Everything between the expected-report markers is skipped.
+# Kernel reports.  scan-reports.sh reads this definition.
 report_re='BUG: |UBSAN:|WARNING:|-+\[ cut here \]-+|(^|[^[:alnum:]])Oops[: ]|kernel BUG|general protection fault|INFO: task .* blocked for more than|rcu: INFO:|detected stalls on CPU|unreferenced object 0x|Call Trace:|Kernel panic|possible recursive locking|possible circular locking|inconsistent lock state|lock held when returning|suspicious RCU usage|ODEBUG:'
-scan() {	# scan <file>: print the report lines found in it
-	[ -s "$1" ] || return 0
-	awk -v re="$report_re" '
-		/mdev-rig: expected-report-begin/ { skip = 1; next }
-		/mdev-rig: expected-report-end/   { skip = 0; next }
-		!skip && $0 ~ re { print }
-	' "$1" | tr -d '\r'
-}
-reports=$( { scan "$log"; scan "$rig/dmesg.txt"; scan "$rig/kmemleak.txt"; } | head -n 20)
+reports=$("$here/scan-reports.sh" --kernel "$kernel" --counts "$rig/expected" "$rig" "$log" || true)
 nreports=0
 [ -z "$reports" ] || nreports=$(printf '%s\n' "$reports" | wc -l)
+expected=$(cat "$rig/expected" 2>/dev/null)
+# The kernel log for people, as the console shows it.
+[ ! -f "$rig/kmsg.txt" ] || awk '
+	/^ / { next }
+	{
+		semi = index($0, ";")
+		n = split(substr($0, 1, semi - 1), h, ",")
+		c = ""
+		for (i = 5; i <= n; i++)
+			if (h[i] ~ /^caller=/)
+				c = sprintf("[%6s]", substr(h[i], 8))
+		printf "[%5d.%06d]%s %s\n", int(h[3] / 1000000), h[3] % 1000000, c, substr($0, semi + 1)
+	}' "$rig/kmsg.txt" >"$rig/dmesg.txt"
 
 status=
 [ -f "$rig/status" ] && status=$(cat "$rig/status")
-echo "status=${status:-none} reports=$nreports timeout=$timed_out" >"$scratch/result"
+echo "status=${status:-none} reports=$nreports timeout=$timed_out $expected" >"$scratch/result"
 printf '%s' "$reports${reports:+$'\n'}" >"$scratch/reports.txt"
 
 rc=0
@@ -266,12 +275,20 @@ if [ "$nreports" -gt 0 ]; then
 	# Name the report by its headline, not by a "Call Trace:" line.
 	headline=$(printf '%s\n' "$reports" | grep -v -E 'Call Trace:|cut here' | head -n1)
 	[ -n "$headline" ] || headline=$(printf '%s\n' "$reports" | head -n1)
-	msg "FAIL: KERNEL REPORT in $kernel kernel: $(printf '%s\n' "$headline" | sed 's/^\[ *[0-9.]*\] //')"
-	printf '%s\n' "$reports" | sed 's/^/run-vm:   | /' >&2
+	headline=$(printf '%s\n' "$headline" | sed -E 's/^\[ *[0-9.]+\](\[ *[TC][0-9]+\])? ?//')
+	case $headline in
+	"mdev-rig: "*) msg "FAIL: in the $kernel VM: ${headline#mdev-rig: }" ;;
+	*) msg "FAIL: KERNEL REPORT in $kernel kernel: $headline" ;;
+	esac
+	printf '%s\n' "$reports" | head -n 20 | sed 's/^/run-vm:   | /' >&2
+	[ "$nreports" -le 20 ] || msg "      ... $((nreports - 20)) more in $scratch/reports.txt"
 	msg "      full kernel log: $rig/dmesg.txt, console log: $log"
 	[ -s "$rig/kmemleak.txt" ] && msg "      kmemleak report: $rig/kmemleak.txt"
 	[ "$rc" != 0 ] || rc=1
 fi
 [ -n "$status" ] && msg "command exited with status $status"
+case $expected in
+*=[1-9]*) msg "expected reports tolerated in mdev_fault_test's brackets: $expected" ;;
+esac
 msg "$kernel VM finished in ${elapsed}s, exit status $rc"
 exit "$rc"
