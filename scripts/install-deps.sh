@@ -18,7 +18,7 @@ tools=(
 	build-essential bc bison flex cpio kmod xz-utils rsync
 	libelf-dev libssl-dev dwarves sparse python3
 	qemu-system-x86 busybox-static mdevctl
-	gcc-s390x-linux-gnu gnuplot-nox dkms
+	gcc-s390x-linux-gnu gnuplot-nox dkms udev
 )
 
 need_update=1

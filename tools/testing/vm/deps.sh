@@ -22,7 +22,7 @@ ok() {
 		command -v "$c" >/dev/null || return 1
 	done
 	st=$(dpkg-query -W -f='${Status}\n' linux-source-6.12 busybox-static \
-		qemu-system-x86 libelf-dev libssl-dev 2>/dev/null) || return 1
+		qemu-system-x86 libelf-dev libssl-dev udev 2>/dev/null) || return 1
 	grep -vq 'install ok installed' <<<"$st" && return 1
 	return 0
 }
