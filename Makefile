@@ -15,6 +15,10 @@
 #   make demo         build everything, boot the stock kernel and walk
 #                     through an mtty device; fails on any missing piece
 #                     or skipped step
+#   make mutants      not part of check: apply each deliberate bug of
+#                     tools/testing/mutants/list to a copy of HEAD and run
+#                     the suites that must catch it (MUTANTS="a b" for
+#                     only those); non-zero if one survives
 #   make bench        benchmark our core against Debian's mdev.ko in a stock
 #                     VM (tools/testing/mdev/bench/run.sh; BENCH_ARGS=...)
 #   make patches      the series to post upstream, against the pristine 6.12
@@ -25,7 +29,7 @@
 #
 # Variables: MDEV_CACHE (default /var/cache/mdev), KREL (stock kernel
 # release; default: the one scripts/install-deps.sh chose, kept in .krel;
-# the stock VM of check, demo and bench boots this one),
+# the stock VM of check, demo, bench and mutants boots this one),
 # MDEV_SUITES (only run these suites, e.g. "00-smoke 10-kunit"),
 # CHECK_KERNELS (default "host debug stock"; host = the builds that need
 # no VM, tools/testing/host/suites/).
@@ -64,7 +68,7 @@ MODULE_CONFIG := CONFIG_VFIO_MDEV=m \
 	$(call have,samples/vfio-mdev/mdpy-fb.c,CONFIG_SAMPLE_VFIO_MDEV_MDPY_FB) \
 	$(call have,samples/vfio-mdev/mbochs.c,CONFIG_SAMPLE_VFIO_MDEV_MBOCHS)
 
-.PHONY: all deps ksrc modules selftests debug-kernel check demo bench clean clean-cache help
+.PHONY: all deps ksrc modules selftests debug-kernel check demo bench mutants clean clean-cache help
 
 all: modules selftests
 
@@ -120,6 +124,12 @@ demo: all
 bench: modules
 	@$(krel_check); $(krel_say); \
 	KREL=$$rel MDEV_KREL=$$rel $(TOP)/tools/testing/mdev/bench/run.sh --no-build-top $(BENCH_ARGS)
+
+# Builds and boots its own copies of HEAD; MDEV_CPU_LOCK=<file> takes a
+# lock around each build and VM run.
+mutants: deps
+	@$(krel_check); $(krel_say); \
+	KREL=$$rel MDEV_KREL=$$rel $(TOP)/tools/testing/mutants/run.sh $(MUTANTS)
 
 .PHONY: patches
 patches: ksrc
