@@ -4,19 +4,31 @@
 # The in-kernel KUnit suite of the mdev core.  Loading mdev_kunit.ko runs
 # its tests; their KTAP comes out in the kernel log.  Here it is flattened:
 # every KUnit test case becomes one top-level result "suite.case", and the
-# kernel's own KTAP follows as diagnostics.
+# kernel's own KTAP follows as diagnostics.  The kernel's KTAP is also
+# saved as $MDEV_SCRATCH/ktap/10-kunit.kernel.ktap and fed to the kernel
+# tree's own parser, `kunit.py parse`, which must accept it and find every
+# test passed (result "kunit_py_parse"): the part of kunit.py's run that
+# host suite 50-kunit-tool no longer repeats with a kernel of its own.
 #
-# Skips where mdev_kunit.ko was not built or the kernel has no KUnit
-# (Debian's stock kernel).
+# Skips on a kernel without KUnit (Debian's stock kernel).  On the debug
+# kernel, which is built with KUnit and our suite, a missing mdev_kunit.ko
+# or KUnit is a failure.
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/ktap.sh"
 . "$here/lib.sh"
 
 ko=$(mdev_ko mdev_kunit)
-[ -f "$ko" ] || ktap_skip_all "mdev_kunit.ko not built"
-if [ ! -d /sys/kernel/debug/kunit ] && ! modprobe -q kunit 2>/dev/null; then
+if [ "${MDEV_VM_KERNEL:-}" = debug ]; then
+	if [ ! -f "$ko" ]; then
+		ktap_plan 1
+		ktap_fail "mdev_kunit_built" "$ko missing on the debug kernel (CONFIG_MDEV_KUNIT_TEST=m)"
+		ktap_finish
+	fi
+elif [ ! -d /sys/kernel/debug/kunit ] && ! modprobe -q kunit 2>/dev/null; then
 	ktap_skip_all "this kernel has no KUnit"
+elif [ ! -f "$ko" ]; then
+	ktap_skip_all "mdev_kunit.ko not built"
 fi
 
 mdev_unload_all
@@ -38,13 +50,37 @@ log=$(dmesg -t | awk -v m="$marker" 'index($0, m) { on = 1; next } on')
 
 results=$(printf '%s\n' "$log" | ktap_kunit_cases)
 
+# kunit.py of the tree the debug kernel was built from (the host's root is
+# shared read-only, so it runs here unchanged).
+kunit_py=${MDEV_MODDIR%/drivers/vfio/mdev}/tools/testing/kunit/kunit.py
+kernel_ktap=${MDEV_SCRATCH:-/tmp}/ktap/10-kunit.kernel.ktap
+mkdir -p "${kernel_ktap%/*}"
+printf '%s\n' "$log" >"$kernel_ktap"
+
 n=$(printf '%s' "$results" | grep -c . || true)
 if [ "$n" = 0 ]; then
 	ktap_plan 1
 	ktap_fail "kunit_results" "no KUnit results in the kernel log"
 else
-	ktap_plan "$n"
+	if [ "${MDEV_VM_KERNEL:-}" = debug ]; then
+		ktap_plan $((n + 1))
+	else
+		ktap_plan "$n"
+	fi
 	ktap_results <<<"$results"
+	if [ "${MDEV_VM_KERNEL:-}" = debug ]; then
+		# Its verdict, and its count: our cases, none failed, crashed
+		# or unparsable ("errors").
+		if parsed=$(PYTHONDONTWRITEBYTECODE=1 python3 "$kunit_py" parse \
+				"$kernel_ktap" 2>&1) &&
+		   grep -Eq "Testing complete\. Ran $n tests: passed: [0-9]+(, skipped: [0-9]+)?\$" \
+				<<<"$parsed"; then
+			ktap_ok "kunit_py_parse"
+		else
+			printf '%s\n' "$parsed" | tail -n 30 | sed 's/^/# kunit.py: /'
+			ktap_fail "kunit_py_parse" "kunit.py parse did not pass all $n cases"
+		fi
+	fi
 fi
 printf '%s\n' "$log" | sed 's/^/# | /'
 
