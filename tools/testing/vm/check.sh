@@ -3,8 +3,9 @@
 #
 # Host side of `make check`: the host suites (tools/testing/host/suites/:
 # builds that need no VM, such as in-tree users of our header, the patch
-# series, DKMS), then one VM boot per kernel (debug, then stock), each
-# running tools/testing/vm/guest-check.sh, which runs every suite in
+# series, DKMS), and one VM boot per kernel (debug and stock: the debug VM
+# in the background meanwhile, see run_vm), each running
+# tools/testing/vm/guest-check.sh, which runs every suite in
 # tools/testing/vm/suites/.  Prints each suite's KTAP and ends with exactly
 # one line "N passed, N failed, N skipped".
 #
@@ -60,7 +61,37 @@ run_host_suites() {
 	done
 }
 
-for k in "${kernels[@]}"; do
+# run_vm <kernel> <out>: one VM boot running every selected suite.
+run_vm() {
+	local k=$1 out=$2 vmrc=0
+
+	"$here/run-vm.sh" --kernel "$k" --scratch "$out" --timeout "${MDEV_VM_TIMEOUT:-3600}" \
+		-- tools/testing/vm/guest-check.sh || vmrc=$?
+	echo "$vmrc" >"$out/vm.rc"
+}
+
+# The debug VM, the longest part, starts first and runs beside the rest: a
+# TCG VM keeps one core busy, and the host suites' builds and the stock VM
+# use the other (MDEV_CHECK_SERIAL=1: one after the other, in the order
+# the kernels are listed).  Its console goes to
+# <out>/run.log and is shown once the others are done.
+bgpid='' bgout=''
+order=("${kernels[@]}")
+if [ -z "${MDEV_CHECK_SERIAL:-}" ] && [ ${#kernels[@]} -gt 1 ]; then
+	# Start the debug VM first, whatever the order given.
+	order=()
+	for k in "${kernels[@]}"; do [ "$k" = debug ] && order=(debug "${order[@]}") || order+=("$k"); done
+fi
+# A background job ignores SIGINT: end it (run-vm.sh then ends its QEMU)
+# when this script ends early.
+stop_bg() {
+	[ -n "$bgpid" ] || return 0
+	pkill -TERM -P "$bgpid" 2>/dev/null || true
+	kill "$bgpid" 2>/dev/null || true
+}
+trap stop_bg EXIT
+trap 'exit 130' INT TERM
+for k in "${order[@]}"; do
 	case $k in host|debug|stock) ;; *) echo "check: unknown kernel '$k'" >&2; exit 2 ;; esac
 	[ "$run" = 1 ] || continue
 	out=$outroot/$k
@@ -75,12 +106,21 @@ for k in "${kernels[@]}"; do
 		echo "==== $k kernel: no suite selected, no VM ===="
 		continue
 	fi
+	if [ "$k" = debug ] && [ -z "${MDEV_CHECK_SERIAL:-}" ] && [ ${#kernels[@]} -gt 1 ]; then
+		echo "==== $k kernel: running the suites in a VM, in the background ($out/run.log) ===="
+		run_vm "$k" "$out" >"$out/run.log" 2>&1 &
+		bgpid=$! bgout=$out
+		continue
+	fi
 	echo "==== $k kernel: running the suites in a VM ===="
-	vmrc=0
-	"$here/run-vm.sh" --kernel "$k" --scratch "$out" --timeout "${MDEV_VM_TIMEOUT:-3600}" \
-		-- tools/testing/vm/guest-check.sh || vmrc=$?
-	echo "$vmrc" >"$out/vm.rc"
+	run_vm "$k" "$out"
 done
+if [ -n "$bgpid" ]; then
+	echo "==== debug kernel: waiting for its VM ===="
+	wait "$bgpid" || true
+	bgpid=
+	cat "$bgout/run.log"
+fi
 
 echo
 echo "==== results ===="
