@@ -69,12 +69,17 @@ else
 	fi
 	ktap_results <<<"$results"
 	if [ "${MDEV_VM_KERNEL:-}" = debug ]; then
-		# Its verdict, and its count: our cases, none failed, crashed
-		# or unparsable ("errors").
+		# Its verdict, and its count: every test it ran passed or was
+		# skipped, none failed, crashed or was unparsable ("errors"),
+		# and it ran at least our cases (it counts each parameter of a
+		# parameterized case as a test of its own).
+		re='Testing complete\. Ran ([0-9]+) tests: passed: ([0-9]+)(, skipped: ([0-9]+))?$'
 		if parsed=$(PYTHONDONTWRITEBYTECODE=1 python3 "$kunit_py" parse \
 				"$kernel_ktap" 2>&1) &&
-		   grep -Eq "Testing complete\. Ran $n tests: passed: [0-9]+(, skipped: [0-9]+)?\$" \
-				<<<"$parsed"; then
+		   [[ $(grep -E "$re" <<<"$parsed" | tail -n1) =~ $re ]] &&
+		   [ "${BASH_REMATCH[1]}" -ge "$n" ] &&
+		   [ $((BASH_REMATCH[2] + ${BASH_REMATCH[4]:-0})) = "${BASH_REMATCH[1]}" ]; then
+			ktap_diag "kunit.py: ${BASH_REMATCH[0]}"
 			ktap_ok "kunit_py_parse"
 		else
 			printf '%s\n' "$parsed" | tail -n 30 | sed 's/^/# kunit.py: /'
