@@ -212,6 +212,9 @@ for name in "${selected[@]}"; do
 		echo "ERROR    $name  check.sh failed without naming a failure ($out.log)"
 		errors=$((errors + 1))
 	elif grep -Eq -- "${expect_of[$name]}" <<<"$fails"; then
+		# What the list expected first, then the rest
+		fails=$(grep -E -- "${expect_of[$name]}" <<<"$fails"
+			grep -vE -- "${expect_of[$name]}" <<<"$fails")
 		echo "killed   $name  by $(summary "$fails")  [$((SECONDS - start)) s]"
 		killed=$((killed + 1))
 	else
