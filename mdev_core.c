@@ -30,38 +30,41 @@ static struct rhashtable mdev_uuids;
 
 static const struct rhashtable_params mdev_uuid_params = {
 	.key_len		= sizeof(guid_t),
-	.key_offset		= offsetof(struct mdev_device, uuid),
-	.head_offset		= offsetof(struct mdev_device, uuid_node),
+	.key_offset		= offsetof(struct mdev_core_device, mdev.uuid),
+	.head_offset		= offsetof(struct mdev_core_device, uuid_node),
 	.automatic_shrinking	= true,
 };
 
 static bool mdev_parent_counts_instances(struct mdev_parent *parent)
 {
-	return !mdev_parent_get_available(parent);
+	return !parent->mdev_driver->get_available;
 }
 
 static void mdev_device_release(struct device *dev)
 {
 	struct mdev_device *mdev = to_mdev_device(dev);
+	struct mdev_core_device *cdev = to_mdev_core(mdev);
 	struct mdev_type *type = mdev->type;
 	struct mdev_parent *parent = type->parent;
+	struct mdev_parent_state *state = mdev_parent_state(parent);
 
 	trace_mdev_release(mdev);
-	rhashtable_remove_fast(&mdev_uuids, &mdev->uuid_node, mdev_uuid_params);
+	rhashtable_remove_fast(&mdev_uuids, &cdev->uuid_node, mdev_uuid_params);
 	if (mdev_parent_counts_instances(parent))
 		atomic_inc(&parent->available_instances);
 	/* Pairs with the kobject_get() in mdev_device_create() */
 	kobject_put(&type->kobj);
 	/* Inserters may still be walking its table entry */
-	kfree_rcu(mdev, rcu);
+	kfree_rcu(cdev, rcu);
 
 	/*
-	 * Last, as mdev_unregister_parent() may return and the parent be freed
-	 * as soon as the count reaches zero; wake_up_var() only hashes the
-	 * address.  Pairs with the atomic_inc() in mdev_device_create().
+	 * Last, as mdev_unregister_parent() may return and the parent and its
+	 * state be freed as soon as the count reaches zero; wake_up_var() only
+	 * hashes the address.  Pairs with the atomic_inc() in
+	 * mdev_device_create().
 	 */
-	if (atomic_dec_and_test(&parent->nr_live))
-		wake_up_var(&parent->nr_live);
+	if (atomic_dec_and_test(&state->nr_live))
+		wake_up_var(&state->nr_live);
 }
 
 const struct device_type mdev_device_type = {
@@ -95,6 +98,7 @@ static void mdev_device_del(struct mdev_device *mdev)
 int mdev_device_create(struct mdev_type *type, const guid_t *uuid)
 {
 	struct mdev_parent *parent = type->parent;
+	struct mdev_core_device *cdev;
 	struct mdev_device *mdev;
 	int ret;
 
@@ -104,19 +108,21 @@ int mdev_device_create(struct mdev_type *type, const guid_t *uuid)
 		goto out_trace;
 	}
 
-	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL);
-	if (!mdev) {
+	cdev = kzalloc(sizeof(*cdev), GFP_KERNEL);
+	if (!cdev) {
 		ret = -ENOMEM;
 		goto err_unlock;
 	}
+	mdev = &cdev->mdev;
 	guid_copy(&mdev->uuid, uuid);
+	INIT_LIST_HEAD(&mdev->next);
 	mdev->type = type;
 
 	/* A duplicate is refused before a full parent, as it always was */
-	ret = rhashtable_lookup_insert_fast(&mdev_uuids, &mdev->uuid_node,
+	ret = rhashtable_lookup_insert_fast(&mdev_uuids, &cdev->uuid_node,
 					    mdev_uuid_params);
 	if (ret) {
-		kfree(mdev);
+		kfree(cdev);
 		goto err_unlock;
 	}
 
@@ -131,12 +137,10 @@ int mdev_device_create(struct mdev_type *type, const guid_t *uuid)
 	mdev->dev.parent = parent->dev;
 	mdev->dev.bus = &mdev_bus_type;
 	mdev->dev.type = &mdev_device_type;
-	if (parent->ops)
-		mdev->dev.groups = parent->ops->mdev_attr_groups;
 	/* Pairs with the kobject_put() in mdev_device_release() */
 	kobject_get(&type->kobj);
 	/* Pairs with the atomic_dec_and_test() in mdev_device_release() */
-	atomic_inc(&parent->nr_live);
+	atomic_inc(&mdev_parent_state(parent)->nr_live);
 
 	ret = dev_set_name(&mdev->dev, "%pUl", uuid);
 	if (ret)
@@ -155,7 +159,8 @@ int mdev_device_create(struct mdev_type *type, const guid_t *uuid)
 		goto err_del;
 
 	/* Only now may user space remove it; pairs with mdev_device_remove() */
-	set_bit(MDEV_ACTIVE, &mdev->active);
+	WRITE_ONCE(mdev->active, true);
+	set_bit(MDEV_ACTIVE, &cdev->flags);
 	up_read(&parent->unreg_sem);
 	trace_mdev_create(type, uuid, 0);
 	return 0;
@@ -167,8 +172,8 @@ err_put:
 	up_read(&parent->unreg_sem);
 	goto out_trace;
 err_unhash:
-	rhashtable_remove_fast(&mdev_uuids, &mdev->uuid_node, mdev_uuid_params);
-	kfree_rcu(mdev, rcu);
+	rhashtable_remove_fast(&mdev_uuids, &cdev->uuid_node, mdev_uuid_params);
+	kfree_rcu(cdev, rcu);
 err_unlock:
 	up_read(&parent->unreg_sem);
 out_trace:
@@ -190,8 +195,9 @@ int mdev_device_remove(struct mdev_device *mdev)
 	struct mdev_parent *parent = mdev->type->parent;
 
 	/* Pairs with the set_bit() at the end of mdev_device_create() */
-	if (!test_and_clear_bit(MDEV_ACTIVE, &mdev->active))
+	if (!test_and_clear_bit(MDEV_ACTIVE, &to_mdev_core(mdev)->flags))
 		return -EAGAIN;
+	WRITE_ONCE(mdev->active, false);
 
 	if (!down_read_trylock(&parent->unreg_sem))
 		return -ENODEV;
@@ -209,9 +215,9 @@ static void mdev_parent_uevent(struct device *dev, char *state)
 	kobject_uevent_env(&dev->kobj, KOBJ_CHANGE, envp);
 }
 
+/* mdev_register_parent(), exported from mdev_core_exports.c */
 int __mdev_register_parent(struct mdev_parent *parent, struct device *dev,
 			   struct mdev_driver *mdev_driver,
-			   const struct mdev_parent_ops *ops,
 			   struct mdev_type **types, unsigned int nr_types)
 {
 	int ret;
@@ -223,65 +229,26 @@ int __mdev_register_parent(struct mdev_parent *parent, struct device *dev,
 	init_rwsem(&parent->unreg_sem);
 	parent->dev = dev;
 	parent->mdev_driver = mdev_driver;
-	parent->ops = ops;
 	parent->types = types;
 	parent->nr_types = nr_types;
-	atomic_set(&parent->available_instances,
-		   mdev_parent_max_instances(parent));
+	atomic_set(&parent->available_instances, mdev_driver->max_instances);
 
 	ret = parent_create_sysfs_files(parent);
 	if (ret)
 		return ret;
 
-	if (ops && ops->dev_attr_groups) {
-		ret = sysfs_create_groups(&dev->kobj, ops->dev_attr_groups);
-		if (ret)
-			goto err_types;
-	}
-
 	ret = class_compat_create_link(mdev_bus_compat_class, dev, NULL);
 	if (ret)
-		goto err_groups;
+		goto err_types;
 
 	trace_mdev_parent_register(parent);
 	mdev_parent_uevent(dev, "MDEV_STATE=registered");
 	return 0;
 
-err_groups:
-	if (ops && ops->dev_attr_groups)
-		sysfs_remove_groups(&dev->kobj, ops->dev_attr_groups);
 err_types:
 	parent_remove_sysfs_files(parent);
 	return ret;
 }
-EXPORT_SYMBOL_NS_GPL(__mdev_register_parent, MDEV_INTERNAL);
-
-/**
- * mdev_register_parent() - register a device as the parent of mdevs
- * @parent: the parent structure, embedded in the vendor's; filled in here
- * @dev: the physical (or virtual) device that the mdevs hang off
- * @mdev_driver: the driver, registered with mdev_register_driver(), that
- *               every device created on @parent is bound to
- * @types: the types @parent offers; must stay valid until the parent is
- *         unregistered
- * @nr_types: the number of entries in @types
- *
- * Creates ``mdev_supported_types/`` below @dev with a directory per type,
- * the link ``/sys/class/mdev_bus/<dev>`` and sends a %KOBJ_CHANGE uevent
- * with ``MDEV_STATE=registered``.  The caller holds a reference on @dev
- * until mdev_unregister_parent() returns.
- *
- * Context: process context, may sleep.
- * Return: 0 or a negative errno, in which case nothing was registered.
- */
-int mdev_register_parent(struct mdev_parent *parent, struct device *dev,
-			 struct mdev_driver *mdev_driver,
-			 struct mdev_type **types, unsigned int nr_types)
-{
-	return __mdev_register_parent(parent, dev, mdev_driver, NULL, types,
-				      nr_types);
-}
-EXPORT_SYMBOL(mdev_register_parent);
 
 static int mdev_remove_child(struct device *dev, void *data)
 {
@@ -290,21 +257,10 @@ static int mdev_remove_child(struct device *dev, void *data)
 	return 0;
 }
 
-/**
- * mdev_unregister_parent() - unregister a parent and remove its devices
- * @parent: a parent registered with mdev_register_parent()
- *
- * Makes further creations on @parent fail with -ENODEV, waits for those in
- * progress, removes every device of @parent (each driver's unbind may wait
- * for user space to close the device), waits until they are all released,
- * removes the sysfs files and sends a %KOBJ_CHANGE uevent with
- * ``MDEV_STATE=unregistered``.  Afterwards the vendor may free @parent and
- * its types.
- *
- * Context: process context, may sleep for as long as a device is open.
- */
-void mdev_unregister_parent(struct mdev_parent *parent)
+/* mdev_unregister_parent(), exported from mdev_core_exports.c */
+void __mdev_unregister_parent(struct mdev_parent *parent)
 {
+	struct mdev_parent_state *state = mdev_parent_state(parent);
 	struct device *dev = parent->dev;
 
 	trace_mdev_parent_unregister(parent);
@@ -313,15 +269,12 @@ void mdev_unregister_parent(struct mdev_parent *parent)
 	class_compat_remove_link(mdev_bus_compat_class, dev, NULL);
 	device_for_each_child(dev, NULL, mdev_remove_child);
 	/* Pairs with wake_up_var() in mdev_device_release() */
-	wait_var_event(&parent->nr_live, !atomic_read(&parent->nr_live));
-	if (parent->ops && parent->ops->dev_attr_groups)
-		sysfs_remove_groups(&dev->kobj, parent->ops->dev_attr_groups);
+	wait_var_event(&state->nr_live, !atomic_read(&state->nr_live));
 	parent_remove_sysfs_files(parent);
 	up_write(&parent->unreg_sem);
 
 	mdev_parent_uevent(dev, "MDEV_STATE=unregistered");
 }
-EXPORT_SYMBOL(mdev_unregister_parent);
 
 static int __init mdev_init(void)
 {

@@ -55,38 +55,3 @@ const struct bus_type mdev_bus_type = {
 	.remove		= mdev_bus_remove,
 	.match		= mdev_bus_match,
 };
-
-/**
- * mdev_register_driver() - register a driver for mediated devices
- * @drv: the driver; &mdev_driver.device_api must be set
- *
- * Registers @drv on the mdev bus so that parents can name it in
- * mdev_register_parent().  The driver stays registered until
- * mdev_unregister_driver(); unregistering parents that use it first is the
- * caller's job.
- *
- * Context: process context, may sleep.
- * Return: 0, -EINVAL if @drv has no device_api, or an errno from
- * driver_register().
- */
-int mdev_register_driver(struct mdev_driver *drv)
-{
-	if (!drv->device_api)
-		return -EINVAL;
-
-	drv->driver.bus = &mdev_bus_type;
-	return driver_register(&drv->driver);
-}
-EXPORT_SYMBOL(mdev_register_driver);
-
-/**
- * mdev_unregister_driver() - unregister a driver for mediated devices
- * @drv: a driver registered with mdev_register_driver()
- *
- * Context: process context, may sleep.
- */
-void mdev_unregister_driver(struct mdev_driver *drv)
-{
-	driver_unregister(&drv->driver);
-}
-EXPORT_SYMBOL(mdev_unregister_driver);

@@ -17,7 +17,6 @@
 #include <linux/mount.h>
 #include <linux/uuid.h>
 
-#include "mdev_private.h"
 #include "mdev_trace.h"
 
 #define TEST_UUID	"8a1f39c8-4d3e-4b8e-9a2c-6f1e0d3c7b5a"
@@ -196,7 +195,7 @@ static void unregister_parent_action(void *data)
 
 static struct fake_parent *
 fake_parent_register(struct kunit *test, const char *name,
-		     struct mdev_driver *drv, const struct mdev_parent_ops *ops)
+		     struct mdev_driver *drv)
 {
 	struct fake_parent *p;
 	char *kpath;
@@ -219,8 +218,8 @@ fake_parent_register(struct kunit *test, const char *name,
 	strscpy(p->path, kpath + 1, sizeof(p->path));
 	kfree(kpath);
 
-	ret = __mdev_register_parent(&p->parent, p->dev, drv, ops, p->types,
-				     ARRAY_SIZE(p->types));
+	ret = mdev_register_parent(&p->parent, p->dev, drv, p->types,
+				   ARRAY_SIZE(p->types));
 	KUNIT_ASSERT_EQ(test, ret, 0);
 	ret = kunit_add_action_or_reset(test, unregister_parent_action,
 					&p->parent);
@@ -239,7 +238,7 @@ static void mdev_test_register(struct kunit *test)
 	struct fake_parent *p;
 	char path[256], buf[64];
 
-	p = fake_parent_register(test, "mdev-kunit-reg", &counted_driver, NULL);
+	p = fake_parent_register(test, "mdev-kunit-reg", &counted_driver);
 
 	snprintf(path, sizeof(path), "class/mdev_bus/%s", dev_name(p->dev));
 	KUNIT_EXPECT_TRUE(test, sysfs_exists(path));
@@ -278,8 +277,7 @@ static void mdev_test_unregister_removes_files(struct kunit *test)
 	struct fake_parent *p;
 	char path[256];
 
-	p = fake_parent_register(test, "mdev-kunit-unreg", &counted_driver,
-				 NULL);
+	p = fake_parent_register(test, "mdev-kunit-unreg", &counted_driver);
 	/* Run the cleanup action now rather than at the end */
 	kunit_release_action(test, unregister_parent_action, &p->parent);
 
@@ -294,8 +292,7 @@ static void mdev_test_description(struct kunit *test)
 	struct fake_parent *p;
 	char path[256], buf[64];
 
-	p = fake_parent_register(test, "mdev-kunit-desc", &available_driver,
-				 NULL);
+	p = fake_parent_register(test, "mdev-kunit-desc", &available_driver);
 	snprintf(path, sizeof(path), "%s/mdev_supported_types/%s-b/description",
 		 p->path, dev_driver_string(p->dev));
 	sysfs_read(test, path, buf, sizeof(buf));
@@ -307,7 +304,7 @@ static void mdev_test_create_remove(struct kunit *test)
 	struct fake_parent *p;
 	char path[256];
 
-	p = fake_parent_register(test, "mdev-kunit-cr", &counted_driver, NULL);
+	p = fake_parent_register(test, "mdev-kunit-cr", &counted_driver);
 
 	KUNIT_ASSERT_EQ(test, create_uuid(test, p, &p->type_a, TEST_UUID "\n"),
 			(ssize_t)strlen(TEST_UUID "\n"));
@@ -344,8 +341,7 @@ static void mdev_test_uppercase_uuid(struct kunit *test)
 {
 	struct fake_parent *p;
 
-	p = fake_parent_register(test, "mdev-kunit-upper", &counted_driver,
-				 NULL);
+	p = fake_parent_register(test, "mdev-kunit-upper", &counted_driver);
 	KUNIT_EXPECT_GT(test, create_uuid(test, p, &p->type_a,
 					  "8A1F39C8-4D3E-4B8E-9A2C-6F1E0D3C7B5A"),
 			0);
@@ -363,8 +359,7 @@ static void mdev_test_remove_values(struct kunit *test)
 	struct fake_parent *p;
 	unsigned int i;
 
-	p = fake_parent_register(test, "mdev-kunit-rmval", &counted_driver,
-				 NULL);
+	p = fake_parent_register(test, "mdev-kunit-rmval", &counted_driver);
 	KUNIT_ASSERT_GT(test, create_uuid(test, p, &p->type_a, TEST_UUID), 0);
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++)
@@ -423,8 +418,7 @@ static void mdev_test_bad_uuid(struct kunit *test)
 	const struct uuid_case *c = test->param_value;
 	struct fake_parent *p;
 
-	p = fake_parent_register(test, "mdev-kunit-baduuid", &counted_driver,
-				 NULL);
+	p = fake_parent_register(test, "mdev-kunit-baduuid", &counted_driver);
 	KUNIT_EXPECT_EQ(test, write_create(test, p, &p->type_a, c->buf, c->len),
 			-EINVAL);
 	KUNIT_EXPECT_EQ(test, fake.nr_probe, 0);
@@ -435,8 +429,7 @@ static void mdev_test_empty_write(struct kunit *test)
 {
 	struct fake_parent *p;
 
-	p = fake_parent_register(test, "mdev-kunit-empty", &counted_driver,
-				 NULL);
+	p = fake_parent_register(test, "mdev-kunit-empty", &counted_driver);
 	/* sysfs completes an empty write without calling the store */
 	KUNIT_EXPECT_EQ(test, write_create(test, p, &p->type_a, "", 0), 0);
 	KUNIT_EXPECT_EQ(test, fake.nr_probe, 0);
@@ -448,7 +441,7 @@ static void mdev_test_oversized_write(struct kunit *test)
 	struct fake_parent *p;
 	char *buf;
 
-	p = fake_parent_register(test, "mdev-kunit-big", &counted_driver, NULL);
+	p = fake_parent_register(test, "mdev-kunit-big", &counted_driver);
 	buf = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	memset(buf, 'a', PAGE_SIZE);
@@ -462,10 +455,8 @@ static void mdev_test_duplicate(struct kunit *test)
 {
 	struct fake_parent *p, *q;
 
-	p = fake_parent_register(test, "mdev-kunit-dup1", &counted_driver,
-				 NULL);
-	q = fake_parent_register(test, "mdev-kunit-dup2", &counted_driver,
-				 NULL);
+	p = fake_parent_register(test, "mdev-kunit-dup1", &counted_driver);
+	q = fake_parent_register(test, "mdev-kunit-dup2", &counted_driver);
 
 	KUNIT_ASSERT_GT(test, create_uuid(test, p, &p->type_a, TEST_UUID), 0);
 	KUNIT_EXPECT_EQ(test, create_uuid(test, p, &p->type_a, TEST_UUID),
@@ -483,8 +474,7 @@ static void mdev_test_no_instances(struct kunit *test)
 {
 	struct fake_parent *p;
 
-	p = fake_parent_register(test, "mdev-kunit-full", &counted_driver,
-				 NULL);
+	p = fake_parent_register(test, "mdev-kunit-full", &counted_driver);
 	KUNIT_ASSERT_GT(test, create_uuid(test, p, &p->type_a, TEST_UUID), 0);
 	KUNIT_ASSERT_GT(test, create_uuid(test, p, &p->type_b, TEST_UUID2), 0);
 	KUNIT_EXPECT_EQ(test, read_available(test, p, &p->type_a), 0);
@@ -505,8 +495,7 @@ static void mdev_test_get_available(struct kunit *test)
 {
 	struct fake_parent *p;
 
-	p = fake_parent_register(test, "mdev-kunit-avail", &available_driver,
-				 NULL);
+	p = fake_parent_register(test, "mdev-kunit-avail", &available_driver);
 	fake.available = 7;
 	KUNIT_EXPECT_EQ(test, read_available(test, p, &p->type_a), 7);
 
@@ -525,8 +514,7 @@ static void mdev_test_probe_fails(struct kunit *test)
 {
 	struct fake_parent *p;
 
-	p = fake_parent_register(test, "mdev-kunit-probe", &counted_driver,
-				 NULL);
+	p = fake_parent_register(test, "mdev-kunit-probe", &counted_driver);
 	fake.probe_err = -EIO;
 	KUNIT_EXPECT_EQ(test, create_uuid(test, p, &p->type_a, TEST_UUID),
 			-EIO);
@@ -550,8 +538,7 @@ static void mdev_test_create_while_unregistering(struct kunit *test)
 {
 	struct fake_parent *p;
 
-	p = fake_parent_register(test, "mdev-kunit-unregc", &counted_driver,
-				 NULL);
+	p = fake_parent_register(test, "mdev-kunit-unregc", &counted_driver);
 	/* What mdev_unregister_parent() holds while it tears down */
 	down_write(&p->parent.unreg_sem);
 	KUNIT_EXPECT_EQ(test, create_uuid(test, p, &p->type_a, TEST_UUID),
@@ -565,8 +552,7 @@ static void mdev_test_unregister_with_devices(struct kunit *test)
 {
 	struct fake_parent *p;
 
-	p = fake_parent_register(test, "mdev-kunit-unregd", &counted_driver,
-				 NULL);
+	p = fake_parent_register(test, "mdev-kunit-unregd", &counted_driver);
 	KUNIT_ASSERT_GT(test, create_uuid(test, p, &p->type_a, TEST_UUID), 0);
 	KUNIT_ASSERT_GT(test, create_uuid(test, p, &p->type_b, TEST_UUID2), 0);
 
@@ -576,73 +562,6 @@ static void mdev_test_unregister_with_devices(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fake.nr_release, 2);
 	KUNIT_EXPECT_FALSE(test, device_exists(TEST_UUID));
 	KUNIT_EXPECT_FALSE(test, device_exists(TEST_UUID2));
-}
-
-static ssize_t parent_attr_show(struct device *dev,
-				struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "parent\n");
-}
-static DEVICE_ATTR_RO(parent_attr);
-
-static struct attribute *parent_attrs[] = {
-	&dev_attr_parent_attr.attr,
-	NULL,
-};
-ATTRIBUTE_GROUPS(parent);
-
-static ssize_t mdev_attr_show(struct device *dev,
-			      struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%pUl\n", &to_mdev_device(dev)->uuid);
-}
-static DEVICE_ATTR_RO(mdev_attr);
-
-static struct attribute *mdev_attrs[] = {
-	&dev_attr_mdev_attr.attr,
-	NULL,
-};
-ATTRIBUTE_GROUPS(mdev);
-
-static const struct mdev_parent_ops classic_ops = {
-	.owner			= THIS_MODULE,
-	.device_api		= "vfio-ap",
-	.max_instances		= 1,
-	.dev_attr_groups	= parent_groups,
-	.mdev_attr_groups	= mdev_groups,
-};
-
-/* A classic parent goes through the same core; the type data is its own */
-static void mdev_test_classic_parent(struct kunit *test)
-{
-	struct fake_parent *p;
-	char path[256], buf[64];
-
-	p = fake_parent_register(test, "mdev-kunit-classic", &counted_driver,
-				 &classic_ops);
-
-	snprintf(path, sizeof(path), "%s/parent_attr", p->path);
-	sysfs_read(test, path, buf, sizeof(buf));
-	KUNIT_EXPECT_STREQ(test, buf, "parent\n");
-
-	snprintf(path, sizeof(path), "%s/mdev_supported_types/%s/device_api",
-		 p->path, kobject_name(&p->type_a.kobj));
-	sysfs_read(test, path, buf, sizeof(buf));
-	KUNIT_EXPECT_STREQ(test, buf, "vfio-ap\n");
-	KUNIT_EXPECT_EQ(test, read_available(test, p, &p->type_a), 1);
-
-	KUNIT_ASSERT_GT(test, create_uuid(test, p, &p->type_a, TEST_UUID), 0);
-	KUNIT_EXPECT_EQ(test, create_uuid(test, p, &p->type_a, TEST_UUID2),
-			-EUSERS);
-
-	snprintf(path, sizeof(path), "bus/mdev/devices/%s/mdev_attr",
-		 TEST_UUID);
-	sysfs_read(test, path, buf, sizeof(buf));
-	KUNIT_EXPECT_STREQ(test, buf, TEST_UUID "\n");
-
-	kunit_release_action(test, unregister_parent_action, &p->parent);
-	snprintf(path, sizeof(path), "%s/parent_attr", p->path);
-	KUNIT_EXPECT_FALSE(test, sysfs_exists(path));
 }
 
 static struct kunit_case mdev_test_cases[] = {
@@ -661,7 +580,6 @@ static struct kunit_case mdev_test_cases[] = {
 	KUNIT_CASE(mdev_test_probe_fails),
 	KUNIT_CASE(mdev_test_create_while_unregistering),
 	KUNIT_CASE(mdev_test_unregister_with_devices),
-	KUNIT_CASE(mdev_test_classic_parent),
 	{}
 };
 
@@ -716,6 +634,5 @@ static struct kunit_suite mdev_test_suite = {
 
 kunit_test_suite(mdev_test_suite);
 
-MODULE_IMPORT_NS(MDEV_INTERNAL);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("KUnit tests of the mediated device core");

@@ -7,47 +7,50 @@
 #define MDEV_PRIVATE_H
 
 #include <linux/mdev.h>
+#include <linux/rhashtable-types.h>
 
-/* Bit in &mdev_device.active: creation finished, no remover has claimed it */
+/*
+ * What the core keeps of a device beyond 6.12's struct mdev_device, which
+ * it allocates embedded here.
+ */
+struct mdev_core_device {
+	struct mdev_device mdev;
+	/* entry in the core's table of every UUID in use, freed after RCU */
+	struct rhash_head uuid_node;
+	struct rcu_head rcu;
+	/* bit MDEV_ACTIVE */
+	unsigned long flags;
+};
+
+/* Bit in &mdev_core_device.flags: created, and no remover has claimed it */
 #define MDEV_ACTIVE		0
+
+static inline struct mdev_core_device *to_mdev_core(struct mdev_device *mdev)
+{
+	return container_of(mdev, struct mdev_core_device, mdev);
+}
+
+/*
+ * What the core keeps of a parent beyond 6.12's struct mdev_parent, which
+ * the vendor owns: the mdev_supported_types kset, allocated by the core, with
+ * room around it.  &mdev_parent.mdev_types_kset points at @kset.
+ */
+struct mdev_parent_state {
+	struct kset kset;
+	/* devices not yet released; unregistration waits for zero */
+	atomic_t nr_live;
+};
+
+static inline struct mdev_parent_state *
+mdev_parent_state(const struct mdev_parent *parent)
+{
+	return container_of(parent->mdev_types_kset, struct mdev_parent_state,
+			    kset);
+}
 
 extern const struct bus_type mdev_bus_type;
 extern const struct device_type mdev_device_type;
 extern const struct attribute_group *mdev_device_groups[];
-
-/*
- * The type-level settings of a parent come from its classic callbacks when
- * it has them and from its mdev driver otherwise.
- */
-static inline const char *mdev_parent_device_api(const struct mdev_parent *parent)
-{
-	return parent->ops ? parent->ops->device_api :
-			     parent->mdev_driver->device_api;
-}
-
-static inline unsigned int
-mdev_parent_max_instances(const struct mdev_parent *parent)
-{
-	return parent->ops ? parent->ops->max_instances :
-			     parent->mdev_driver->max_instances;
-}
-
-typedef unsigned int (*mdev_get_available_t)(struct mdev_type *mtype);
-typedef ssize_t (*mdev_show_description_t)(struct mdev_type *mtype, char *buf);
-
-static inline mdev_get_available_t
-mdev_parent_get_available(const struct mdev_parent *parent)
-{
-	return parent->ops ? parent->ops->get_available :
-			     parent->mdev_driver->get_available;
-}
-
-static inline mdev_show_description_t
-mdev_parent_show_description(const struct mdev_parent *parent)
-{
-	return parent->ops ? parent->ops->show_description :
-			     parent->mdev_driver->show_description;
-}
 
 static inline struct mdev_type *to_mdev_type(struct kobject *kobj)
 {
@@ -65,7 +68,7 @@ int mdev_device_remove(struct mdev_device *mdev);
 
 int __mdev_register_parent(struct mdev_parent *parent, struct device *dev,
 			   struct mdev_driver *mdev_driver,
-			   const struct mdev_parent_ops *ops,
 			   struct mdev_type **types, unsigned int nr_types);
+void __mdev_unregister_parent(struct mdev_parent *parent);
 
 #endif /* MDEV_PRIVATE_H */

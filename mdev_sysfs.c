@@ -85,7 +85,7 @@ MDEV_TYPE_ATTR_WO(create);
 
 static ssize_t device_api_show(struct mdev_type *mtype, char *buf)
 {
-	return sysfs_emit(buf, "%s\n", mdev_parent_device_api(mtype->parent));
+	return sysfs_emit(buf, "%s\n", mtype->parent->mdev_driver->device_api);
 }
 MDEV_TYPE_ATTR_RO(device_api);
 
@@ -99,18 +99,17 @@ MDEV_TYPE_ATTR_RO(name);
 static ssize_t available_instances_show(struct mdev_type *mtype, char *buf)
 {
 	struct mdev_parent *parent = mtype->parent;
-	mdev_get_available_t get_available = mdev_parent_get_available(parent);
+	struct mdev_driver *drv = parent->mdev_driver;
 
-	return sysfs_emit(buf, "%u\n", get_available ? get_available(mtype) :
+	return sysfs_emit(buf, "%u\n", drv->get_available ?
+			  drv->get_available(mtype) :
 			  atomic_read(&parent->available_instances));
 }
 MDEV_TYPE_ATTR_RO(available_instances);
 
 static ssize_t description_show(struct mdev_type *mtype, char *buf)
 {
-	mdev_show_description_t show = mdev_parent_show_description(mtype->parent);
-
-	return show(mtype, buf);
+	return mtype->parent->mdev_driver->show_description(mtype, buf);
 }
 MDEV_TYPE_ATTR_RO(description);
 
@@ -129,7 +128,7 @@ static umode_t mdev_type_attr_is_visible(struct kobject *kobj,
 	struct mdev_parent *parent = to_mdev_type(kobj)->parent;
 
 	if (attr == &mdev_type_attr_description.attr &&
-	    !mdev_parent_show_description(parent))
+	    !parent->mdev_driver->show_description)
 		return 0;
 	return attr->mode;
 }
@@ -188,22 +187,62 @@ static void mdev_type_remove(struct mdev_type *type)
 	kobject_put(&type->kobj);
 }
 
+static void mdev_parent_state_release(struct kobject *kobj)
+{
+	kfree(container_of(kobj, struct mdev_parent_state, kset.kobj));
+}
+
+/* As the kernel's own ksets: owned like the parent device */
+static void mdev_parent_state_get_ownership(const struct kobject *kobj,
+					    kuid_t *uid, kgid_t *gid)
+{
+	struct kobject *parent = kobj->parent;
+
+	if (parent && parent->ktype && parent->ktype->get_ownership)
+		parent->ktype->get_ownership(parent, uid, gid);
+}
+
+/* The kset's kobject type, as kset_create() sets up, but freeing our state */
+static const struct kobj_type mdev_parent_state_ktype = {
+	.sysfs_ops	= &kobj_sysfs_ops,
+	.release	= mdev_parent_state_release,
+	.get_ownership	= mdev_parent_state_get_ownership,
+};
+
 /**
  * parent_create_sysfs_files() - create ``mdev_supported_types`` of a parent
  * @parent: the parent being registered
+ *
+ * Allocates the parent's state around the kset of ``mdev_supported_types``
+ * and points &mdev_parent.mdev_types_kset at it.
  *
  * Context: process context.
  * Return: 0 or a negative errno, with nothing created.
  */
 int parent_create_sysfs_files(struct mdev_parent *parent)
 {
+	struct mdev_parent_state *state;
 	unsigned int i;
 	int ret;
 
-	parent->mdev_types_kset = kset_create_and_add("mdev_supported_types",
-						      NULL, &parent->dev->kobj);
-	if (!parent->mdev_types_kset)
+	state = kzalloc(sizeof(*state), GFP_KERNEL);
+	if (!state)
 		return -ENOMEM;
+	atomic_set(&state->nr_live, 0);
+	ret = kobject_set_name(&state->kset.kobj, "mdev_supported_types");
+	if (ret) {
+		kfree(state);
+		return ret;
+	}
+	state->kset.kobj.parent = &parent->dev->kobj;
+	state->kset.kobj.ktype = &mdev_parent_state_ktype;
+	/* Frees the name on error, and leaves the kobject unreferenced */
+	ret = kset_register(&state->kset);
+	if (ret) {
+		kfree(state);
+		return ret;
+	}
+	parent->mdev_types_kset = &state->kset;
 
 	for (i = 0; i < parent->nr_types; i++) {
 		ret = mdev_type_add(parent, parent->types[i]);
@@ -215,7 +254,9 @@ int parent_create_sysfs_files(struct mdev_parent *parent)
 err_types:
 	while (i--)
 		mdev_type_remove(parent->types[i]);
+	/* Frees the state with its last reference */
 	kset_unregister(parent->mdev_types_kset);
+	parent->mdev_types_kset = NULL;
 	return ret;
 }
 
@@ -231,7 +272,9 @@ void parent_remove_sysfs_files(struct mdev_parent *parent)
 
 	for (i = 0; i < parent->nr_types; i++)
 		mdev_type_remove(parent->types[i]);
+	/* Frees the state with its last reference */
 	kset_unregister(parent->mdev_types_kset);
+	parent->mdev_types_kset = NULL;
 }
 
 static ssize_t remove_store(struct device *dev, struct device_attribute *attr,
@@ -247,7 +290,7 @@ static ssize_t remove_store(struct device *dev, struct device_attribute *attr,
 		return count;
 
 	/* Still being created: leave the file for a later attempt */
-	if (!test_bit(MDEV_ACTIVE, &mdev->active))
+	if (!test_bit(MDEV_ACTIVE, &to_mdev_core(mdev)->flags))
 		return -EAGAIN;
 
 	/*

@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The generic VFIO driver of mediated devices whose parent describes them
- * with classic callbacks (struct mdev_parent_ops).
+ * The VFIO drivers of mediated devices whose parent describes them with
+ * classic callbacks (struct mdev_parent_ops): one mdev driver per set of
+ * callbacks, built from them, so that the core knows one kind of parent.
  */
 
 #include <linux/device.h>
 #include <linux/fs.h>
+#include <linux/list.h>
 #include <linux/mdev.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
 #include <linux/vfio.h>
-
-#include "mdev_private.h"
 
 /**
  * DOC: classic callbacks or an mdev driver of your own
@@ -23,15 +26,16 @@
  * Use **classic callbacks** (a &struct mdev_parent_ops passed to
  * vfio_mdev_register_parent()) when the device is fully described by
  * regions that user space reads, writes and maps, by ioctls and by DMA
- * through the emulated IOMMU.  The generic ``vfio_mdev`` driver then
- * allocates and registers the VFIO device, keeps the vendor module loaded
- * while a device is open, forwards each file operation to the matching
- * callback and turns a missing optional callback into the error VFIO gives
- * for a missing operation (-%EINVAL for read, write, ioctl and mmap; opening
- * and closing simply succeed).  DMA goes through vfio_mdev_pin_pages(),
- * vfio_mdev_unpin_pages() and vfio_mdev_dma_rw(); a parent that pins pages
- * must implement &mdev_parent_ops.dma_unmap, which is only called while
- * the device is open, and unpin what is left in its close_device.
+ * through the emulated IOMMU.  ``vfio_mdev`` then registers an mdev driver
+ * for the callbacks, which allocates and registers the VFIO device, keeps
+ * the vendor module loaded while a device is open, forwards each file
+ * operation to the matching callback and turns a missing optional callback
+ * into the error VFIO gives for a missing operation (-%EINVAL for read,
+ * write, ioctl and mmap; opening and closing simply succeed).  DMA goes
+ * through vfio_mdev_pin_pages(), vfio_mdev_unpin_pages() and
+ * vfio_mdev_dma_rw(); a parent that pins pages must implement
+ * &mdev_parent_ops.dma_unmap, which is only called while the device is
+ * open, and unpin what is left in its close_device.
  * vfio_mdev_unmap_user_range() revokes user mappings of the device so that
  * they fault again.  VFIO migration (v2) goes through the migration
  * callbacks, since the VFIO core answers the migration features before any
@@ -47,42 +51,112 @@
  */
 
 /*
+ * The mdev driver built from one set of classic callbacks, shared by every
+ * parent registered with them.  The core sees an ordinary mdev driver and
+ * an ordinary parent.
+ */
+struct vfio_mdev_driver {
+	struct mdev_driver drv;
+	const struct mdev_parent_ops *ops;
+	/* Parents registered with @ops; under vfio_mdev_drivers_lock */
+	unsigned int users;
+	struct list_head node;
+};
+
+/* Every vfio_mdev_driver, at most one per mdev_parent_ops */
+static LIST_HEAD(vfio_mdev_drivers);
+static DEFINE_MUTEX(vfio_mdev_drivers_lock);
+
+/*
  * The VFIO side of one mediated device.  Found from the vfio_device by
  * container_of() and from the mdev through the driver data of its struct
- * device, which belongs to this driver; &mdev_device.driver_data stays the
- * parent's.
+ * device, which belongs to this driver.
  */
 struct vfio_mdev {
 	struct vfio_device vdev;
 	struct mdev_device *mdev;
+	/* The parent's, see mdev_set_drvdata() */
+	void *driver_data;
 	/* From before the parent's open_device to after its close_device */
 	bool open;
 };
 
-static struct mdev_driver vfio_mdev_driver;
+static int vfio_mdev_probe(struct mdev_device *mdev);
 
 static struct mdev_device *vdev_to_mdev(struct vfio_device *vdev)
 {
 	return container_of(vdev, struct vfio_mdev, vdev)->mdev;
 }
 
-/* Valid while the device exists: the parent outlives its devices. */
+/*
+ * Valid while the device exists, when its parent is a classic one: the
+ * parent outlives its devices, and its driver the parent.
+ */
 static const struct mdev_parent_ops *mdev_ops(struct mdev_device *mdev)
 {
-	return mdev->type->parent->ops;
+	return container_of(mdev->type->parent->mdev_driver,
+			    struct vfio_mdev_driver, drv)->ops;
+}
+
+static bool vfio_mdev_is_ours(const struct device_driver *drv)
+{
+	return container_of(drv, struct mdev_driver, driver)->probe ==
+	       vfio_mdev_probe;
 }
 
 /*
- * The wrapper of a device bound to this driver, for the exported helpers.
- * Calling them on another driver's device breaks their contract.
+ * The wrapper of a device bound to one of our drivers, for the exported
+ * helpers.  Calling them on another driver's device breaks their contract.
  */
 static struct vfio_mdev *mdev_to_vfio_mdev(struct mdev_device *mdev)
 {
-	if (WARN_ON_ONCE(READ_ONCE(mdev->dev.driver) !=
-			 &vfio_mdev_driver.driver))
+	struct device_driver *drv = READ_ONCE(mdev->dev.driver);
+
+	if (WARN_ON_ONCE(!drv || !vfio_mdev_is_ours(drv)))
 		return NULL;
 	return dev_get_drvdata(&mdev->dev);
 }
+
+/**
+ * mdev_set_drvdata() - store a classic parent's per-device data
+ * @mdev: a device of a classic parent, bound to its driver
+ * @data: the data
+ *
+ * The data lives in vfio_mdev's own structure of the device, which exists
+ * from before &mdev_parent_ops.create until after &mdev_parent_ops.remove;
+ * it is forgotten after remove.
+ *
+ * Context: any context; only between the start of create and the end of
+ * remove (attributes of &mdev_parent_ops.mdev_attr_groups and callbacks
+ * only run then).
+ */
+void mdev_set_drvdata(struct mdev_device *mdev, void *data)
+{
+	struct vfio_mdev *vmdev = mdev_to_vfio_mdev(mdev);
+
+	if (vmdev)
+		vmdev->driver_data = data;
+}
+EXPORT_SYMBOL_GPL(mdev_set_drvdata);
+
+/**
+ * mdev_get_drvdata() - a classic parent's per-device data
+ * @mdev: a device of a classic parent
+ *
+ * Context: any context.
+ * Return: what mdev_set_drvdata() stored, or %NULL before that or when the
+ * device is not bound to its driver.
+ */
+void *mdev_get_drvdata(struct mdev_device *mdev)
+{
+	struct vfio_mdev *vmdev;
+
+	if (!READ_ONCE(mdev->dev.driver))
+		return NULL;
+	vmdev = mdev_to_vfio_mdev(mdev);
+	return vmdev ? vmdev->driver_data : NULL;
+}
+EXPORT_SYMBOL_GPL(mdev_get_drvdata);
 
 static int vfio_mdev_open_device(struct vfio_device *vdev)
 {
@@ -92,20 +166,16 @@ static int vfio_mdev_open_device(struct vfio_device *vdev)
 	int ret;
 
 	/*
-	 * The VFIO core pins this module, not the parent's that implements
-	 * the callbacks.  Fails while the parent's module is being unloaded.
-	 * Pairs with module_put() below or in vfio_mdev_close_device().
+	 * The VFIO core pinned the owner of the device's driver, the module
+	 * of the callbacks, before calling us.
+	 *
+	 * Before the callback: it may already pin.  See vfio_mdev_dma_unmap()
 	 */
-	if (!try_module_get(ops->owner))
-		return -ENODEV;
-
-	/* Before the callback: it may already pin.  See vfio_mdev_dma_unmap() */
 	WRITE_ONCE(vmdev->open, true);
 	if (ops->open_device) {
 		ret = ops->open_device(mdev);
 		if (ret) {
 			WRITE_ONCE(vmdev->open, false);
-			module_put(ops->owner);
 			return ret;
 		}
 	}
@@ -121,8 +191,6 @@ static void vfio_mdev_close_device(struct vfio_device *vdev)
 	if (ops->close_device)
 		ops->close_device(mdev);
 	WRITE_ONCE(vmdev->open, false);
-	/* Pairs with try_module_get() in vfio_mdev_open_device() */
-	module_put(ops->owner);
 }
 
 /*
@@ -306,25 +374,67 @@ static void vfio_mdev_remove(struct mdev_device *mdev)
 	vfio_unregister_group_dev(&vmdev->vdev);
 	/* Pairs with ops->create() in vfio_mdev_probe() */
 	mdev_ops(mdev)->remove(mdev);
+	/* Whatever the parent left there is gone with its state */
+	vmdev->driver_data = NULL;
 	/* Pairs with vfio_alloc_device() in vfio_mdev_probe() */
 	vfio_put_device(&vmdev->vdev);
 }
 
-static struct mdev_driver vfio_mdev_driver = {
-	/*
-	 * Required by mdev_register_driver(), but never shown: the types of
-	 * a classic parent show &mdev_parent_ops.device_api, which differs
-	 * from parent to parent.
-	 */
-	.device_api	= "vfio-mdev-per-parent",
-	.probe		= vfio_mdev_probe,
-	.remove		= vfio_mdev_remove,
-	.driver = {
-		.name		= "vfio_mdev",
-		.owner		= THIS_MODULE,
-		.mod_name	= KBUILD_MODNAME,
-	},
-};
+/*
+ * The driver of @ops, registered on first use and shared by every parent
+ * registered with @ops.  Pairs with vfio_mdev_put_driver().
+ */
+static struct vfio_mdev_driver *
+vfio_mdev_get_driver(const struct mdev_parent_ops *ops)
+{
+	struct vfio_mdev_driver *vdrv;
+	int ret;
+
+	guard(mutex)(&vfio_mdev_drivers_lock);
+	list_for_each_entry(vdrv, &vfio_mdev_drivers, node) {
+		if (vdrv->ops == ops) {
+			vdrv->users++;
+			return vdrv;
+		}
+	}
+
+	vdrv = kzalloc(sizeof(*vdrv), GFP_KERNEL);
+	if (!vdrv)
+		return ERR_PTR(-ENOMEM);
+	vdrv->ops = ops;
+	vdrv->users = 1;
+	vdrv->drv.device_api = ops->device_api;
+	vdrv->drv.max_instances = ops->max_instances;
+	vdrv->drv.get_available = ops->get_available;
+	vdrv->drv.show_description = ops->show_description;
+	vdrv->drv.probe = vfio_mdev_probe;
+	vdrv->drv.remove = vfio_mdev_remove;
+	/* The owner's name outlives the driver: it unregisters on unload */
+	vdrv->drv.driver.name = ops->name ?: module_name(ops->owner);
+	/* The VFIO core pins it while a device is open */
+	vdrv->drv.driver.owner = ops->owner;
+	/* Present only while the vendor's state is: after create, to remove */
+	vdrv->drv.driver.dev_groups = ops->mdev_attr_groups;
+
+	ret = mdev_register_driver(&vdrv->drv);
+	if (ret) {
+		kfree(vdrv);
+		return ERR_PTR(ret);
+	}
+	list_add(&vdrv->node, &vfio_mdev_drivers);
+	return vdrv;
+}
+
+/* Pairs with vfio_mdev_get_driver(); the driver has no device left */
+static void vfio_mdev_put_driver(struct vfio_mdev_driver *vdrv)
+{
+	guard(mutex)(&vfio_mdev_drivers_lock);
+	if (--vdrv->users)
+		return;
+	list_del(&vdrv->node);
+	mdev_unregister_driver(&vdrv->drv);
+	kfree(vdrv);
+}
 
 /**
  * vfio_mdev_register_parent() - register a parent that uses classic callbacks
@@ -335,23 +445,30 @@ static struct mdev_driver vfio_mdev_driver = {
  *         unregistered
  * @nr_types: the number of entries in @types
  *
- * As mdev_register_parent(), but every device created on @parent is served
- * by the generic ``vfio_mdev`` driver, which calls @ops.  Besides, the
- * groups of @ops->dev_attr_groups are added to @dev while the parent is
- * registered, and those of @ops->mdev_attr_groups to every device.
- * Unregister with mdev_unregister_parent().
+ * Registers the mdev driver of @ops, named &mdev_parent_ops.name or after
+ * the module &mdev_parent_ops.owner, unless a parent registered with @ops
+ * did already, adds the groups of @ops->dev_attr_groups to @dev, and
+ * registers @parent with that driver through mdev_register_parent().  The
+ * driver serves each device through @ops, and gives it the groups of
+ * @ops->mdev_attr_groups while it is bound.  Unregister with
+ * vfio_mdev_unregister_parent().
  *
  * Context: process context, may sleep.
- * Return: 0; -%EINVAL if @ops lacks device_api, create or remove, or has
- * migration flags without STOP_COPY or without the migration callbacks; or
- * another negative errno from registration, in which case nothing was
- * registered.
+ * Return: 0; -%EINVAL if @ops lacks device_api, create or remove, has
+ * neither name nor owner, or has migration flags without STOP_COPY or
+ * without the migration callbacks; -%EBUSY if another driver on the mdev
+ * bus has the name; or another negative errno from registration, in which
+ * case nothing was registered.
  */
 int vfio_mdev_register_parent(struct mdev_parent *parent, struct device *dev,
 			      const struct mdev_parent_ops *ops,
 			      struct mdev_type **types, unsigned int nr_types)
 {
-	if (!ops || !ops->device_api || !ops->create || !ops->remove)
+	struct vfio_mdev_driver *vdrv;
+	int ret;
+
+	if (!ops || !ops->device_api || !ops->create || !ops->remove ||
+	    (!ops->name && !ops->owner))
 		return -EINVAL;
 	if (ops->migration_flags &&
 	    (!(ops->migration_flags & VFIO_MIGRATION_STOP_COPY) ||
@@ -359,10 +476,50 @@ int vfio_mdev_register_parent(struct mdev_parent *parent, struct device *dev,
 	     !ops->migration_get_data_size))
 		return -EINVAL;
 
-	return __mdev_register_parent(parent, dev, &vfio_mdev_driver, ops,
-				      types, nr_types);
+	vdrv = vfio_mdev_get_driver(ops);
+	if (IS_ERR(vdrv))
+		return PTR_ERR(vdrv);
+
+	ret = sysfs_create_groups(&dev->kobj, ops->dev_attr_groups);
+	if (ret)
+		goto err_put;
+
+	ret = mdev_register_parent(parent, dev, &vdrv->drv, types, nr_types);
+	if (ret)
+		goto err_groups;
+	return 0;
+
+err_groups:
+	sysfs_remove_groups(&dev->kobj, ops->dev_attr_groups);
+err_put:
+	vfio_mdev_put_driver(vdrv);
+	return ret;
 }
 EXPORT_SYMBOL_GPL(vfio_mdev_register_parent);
+
+/**
+ * vfio_mdev_unregister_parent() - unregister a parent of classic callbacks
+ * @parent: a parent registered with vfio_mdev_register_parent()
+ *
+ * Unregisters @parent with mdev_unregister_parent(), which removes every
+ * device, then removes the groups of &mdev_parent_ops.dev_attr_groups from
+ * the parent device and unregisters the driver of the callbacks when no
+ * parent uses it any more.  Afterwards the vendor may free @parent and its
+ * types.
+ *
+ * Context: process context, may sleep for as long as a device is open.
+ */
+void vfio_mdev_unregister_parent(struct mdev_parent *parent)
+{
+	struct vfio_mdev_driver *vdrv =
+		container_of(parent->mdev_driver, struct vfio_mdev_driver, drv);
+	struct device *dev = parent->dev;
+
+	mdev_unregister_parent(parent);
+	sysfs_remove_groups(&dev->kobj, vdrv->ops->dev_attr_groups);
+	vfio_mdev_put_driver(vdrv);
+}
+EXPORT_SYMBOL_GPL(vfio_mdev_unregister_parent);
 
 /**
  * vfio_mdev_pin_pages() - pin guest pages for DMA by a classic parent
@@ -470,19 +627,5 @@ void vfio_mdev_unmap_user_range(struct mdev_device *mdev, loff_t offset,
 }
 EXPORT_SYMBOL_GPL(vfio_mdev_unmap_user_range);
 
-static int __init vfio_mdev_init(void)
-{
-	return mdev_register_driver(&vfio_mdev_driver);
-}
-
-static void __exit vfio_mdev_exit(void)
-{
-	mdev_unregister_driver(&vfio_mdev_driver);
-}
-
-module_init(vfio_mdev_init);
-module_exit(vfio_mdev_exit);
-
-MODULE_IMPORT_NS(MDEV_INTERNAL);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("VFIO driver for mediated devices with classic callbacks");

@@ -306,13 +306,16 @@ API:
 - the life of parents and devices is visible through tracepoints
   (events/mdev/: parent register and unregister, create, remove,
   release, bind, unbind);
-- a parent may describe its devices with classic callbacks, a struct
-  mdev_parent_ops, instead of an mdev driver; the core serves both
-  kinds, and the generic VFIO driver for the classic ones follows in
-  the next patch.
+- the core knows one kind of parent, as before; what it keeps beyond
+  the vendor structures (the hash table entry, the count of live
+  devices) lives in structures of its own.
 
 include/linux/mdev.h stays source compatible with 6.12: i915 GVT-g,
-vfio_ccw, vfio_ap and the samples build unchanged against it.
+vfio_ccw, vfio_ap and the samples build unchanged against it.  It stays
+binary compatible too: struct mdev_device, mdev_type, mdev_parent and
+mdev_driver and the four exported functions are 6.12's, member for
+member, so the symbol CRCs are the same and modules built against a
+6.12 kernel's mdev.ko load on this core.
 EOF
 	;;
 	"$P_VFIO") cat <<'EOF'
@@ -322,9 +325,11 @@ A vendor driver whose device is nothing more than regions to read,
 write and map, a few ioctls and DMA through the emulated IOMMU still
 has to write a whole VFIO driver today.
 
-Add vfio_mdev.ko, the generic bus driver for parents registered with
-vfio_mdev_register_parent() and a struct mdev_parent_ops.  It binds to
-their devices, wraps each in a vfio_device with an emulated IOMMU,
+Add vfio_mdev.ko for parents registered with vfio_mdev_register_parent()
+and a struct mdev_parent_ops.  It registers an mdev driver built from
+each set of callbacks (named after the vendor's module) and the parent
+with it, so that the core sees an ordinary parent; the driver wraps
+each device in a vfio_device with an emulated IOMMU,
 keeps the vendor module loaded while a device is open, and forwards
 open, close, read, write, ioctl, mmap, request, dma_unmap and VFIO
 migration (v2) to the parent's callbacks, answering a missing optional

@@ -856,8 +856,10 @@ static ssize_t mct_show_description(struct mdev_type *mtype, char *buf)
 	return sysfs_emit(buf, "classic mdev test device with every callback\n");
 }
 
+/* Two sets of callbacks of one module: each names its mdev driver */
 static const struct mdev_parent_ops mct_full_ops = {
 	.owner			= THIS_MODULE,
+	.name			= "mdev_classic_full",
 	.device_api		= VFIO_DEVICE_API_PCI_STRING,
 	.max_instances		= 8,
 	.show_description	= mct_show_description,
@@ -877,6 +879,7 @@ static const struct mdev_parent_ops mct_full_ops = {
 
 static const struct mdev_parent_ops mct_bare_ops = {
 	.owner			= THIS_MODULE,
+	.name			= "mdev_classic_bare",
 	.device_api		= VFIO_DEVICE_API_PCI_STRING,
 	.max_instances		= 8,
 	.dev_attr_groups	= mct_parent_groups,
@@ -920,7 +923,7 @@ err_free:
 static void mct_parent_del(struct mct_parent *mp)
 {
 	/* Removes every device, waiting for user space to close them */
-	mdev_unregister_parent(&mp->parent);
+	vfio_mdev_unregister_parent(&mp->parent);
 	device_unregister(mp->dev);
 	kfree(mp);
 }

@@ -7,10 +7,6 @@
 #define MDEV_H
 
 #include <linux/device.h>
-#include <linux/list.h>
-#include <linux/mutex.h>
-#include <linux/rhashtable-types.h>
-#include <linux/rwsem.h>
 #include <linux/uuid.h>
 #include <uapi/linux/vfio.h>
 
@@ -33,10 +29,13 @@
  *   &struct vfio_device.  This is the interface of Linux 6.12.
  *
  * * **Classic callbacks.**  The vendor fills a &struct mdev_parent_ops and
- *   calls vfio_mdev_register_parent().  Its devices are bound to the generic
- *   ``vfio_mdev`` driver, which wraps each in a &struct vfio_device with an
- *   emulated IOMMU and forwards open, close, read, write, ioctl, mmap,
- *   request and dma_unmap to the callbacks.  The vendor never touches VFIO.
+ *   calls vfio_mdev_register_parent() (and vfio_mdev_unregister_parent()).
+ *   ``vfio_mdev.ko`` registers an mdev driver built from the callbacks
+ *   (named after &mdev_parent_ops.name, by default the vendor's module) and
+ *   registers the parent with it: the core sees an ordinary parent.  The
+ *   driver wraps each device in a &struct vfio_device with an emulated IOMMU
+ *   and forwards open, close, read, write, ioctl, mmap, request and
+ *   dma_unmap to the callbacks.  The vendor never touches VFIO.
  */
 
 /**
@@ -44,13 +43,15 @@
  *
  * *Parent.*  &struct mdev_parent is embedded in the vendor's own structure.
  * It is live from a successful mdev_register_parent() until
- * mdev_unregister_parent() returns; the vendor must keep the parent's
- * &struct device referenced over that whole span.  Unregistering first stops
- * new creations (a racing ``create`` fails with ``-ENODEV``), then removes
- * every device of the parent, then its sysfs files.  Removing a device
- * unbinds its driver; a VFIO driver's unbind waits until user space has
- * closed the device (asking it to through the request callback), so
- * mdev_unregister_parent() blocks for as long as a device is held open.
+ * mdev_unregister_parent() returns (for a classic parent: from
+ * vfio_mdev_register_parent() until vfio_mdev_unregister_parent()); the
+ * vendor must keep the parent's &struct device referenced over that whole
+ * span.  Unregistering first stops new creations (a racing ``create`` fails
+ * with ``-ENODEV``), then removes every device of the parent, then its sysfs
+ * files.  Removing a device unbinds its driver; a VFIO driver's unbind waits
+ * until user space has closed the device (asking it to through the request
+ * callback), so mdev_unregister_parent() blocks for as long as a device is
+ * held open.
  *
  * *Types.*  &struct mdev_type is owned by the vendor.  The core holds a
  * reference on the type's kobject for every device of that type, so a type
@@ -74,27 +75,34 @@ struct mdev_parent_ops;
 struct page;
 struct vm_area_struct;
 
+/*
+ * The four structures below and the prototypes of the four functions
+ * exported by mdev.ko are Linux 6.12's, member for member: genksyms then
+ * gives our exports the symbol CRCs of the distribution's mdev.ko, and
+ * modules built against the distribution's headers (i915's kvmgt.ko,
+ * vfio_ccw, vfio_ap) load on our core.  What the core needs beyond them
+ * lives in structures of its own.
+ */
+
 /**
  * struct mdev_device - a mediated device
  * @dev: the device on the mdev bus; its name is the UUID in lower case
  * @uuid: the UUID user space created the device with
  * @type: the type this device is an instance of
- * @driver_data: private data of a classic parent, see mdev_set_drvdata()
  *
  * Allocated and freed by the core; see "lifetime and locking".
  */
 struct mdev_device {
 	struct device dev;
 	guid_t uuid;
-	struct mdev_type *type;
-	void *driver_data;
-
 	/* private: */
-	/* entry in the core's table of every UUID in use, freed after RCU */
-	struct rhash_head uuid_node;
-	struct rcu_head rcu;
-	/* bit MDEV_ACTIVE: created, and no remover has claimed it yet */
-	unsigned long active;
+	/* unused, as in 6.12 where only the core used them */
+	struct list_head next;
+	/* public: */
+	struct mdev_type *type;
+	/* private: */
+	/* created, and no remover has claimed it yet (the core's own flag) */
+	bool active;
 };
 
 /**
@@ -124,7 +132,6 @@ struct mdev_type {
  * struct mdev_parent - a device that mediated devices are created on
  * @dev: set by the core: the parent device
  * @mdev_driver: set by the core: the driver every device is bound to
- * @ops: set by the core: the callbacks of a classic parent, else %NULL
  * @types: set by the core: the types passed at registration
  * @nr_types: set by the core: the number of entries in @types
  *
@@ -134,19 +141,17 @@ struct mdev_type {
 struct mdev_parent {
 	struct device *dev;
 	struct mdev_driver *mdev_driver;
-	const struct mdev_parent_ops *ops;
-	struct mdev_type **types;
-	unsigned int nr_types;
-
 	/* private: */
-	/* the mdev_supported_types directory */
+	/* the mdev_supported_types directory, allocated by the core */
 	struct kset *mdev_types_kset;
 	/* read: creating or removing a device; write: unregistering */
 	struct rw_semaphore unreg_sem;
+	/* public: */
+	struct mdev_type **types;
+	unsigned int nr_types;
+	/* private: */
 	/* instances left, when the driver has no get_available */
 	atomic_t available_instances;
-	/* devices not yet released; unregistration waits for zero */
-	atomic_t nr_live;
 };
 
 /**
@@ -215,6 +220,9 @@ static inline struct device *mdev_dev(struct mdev_device *mdev)
  * struct mdev_parent_ops - callbacks of a classic parent
  * @owner: the module that implements the callbacks; it cannot be unloaded
  *         while one of its devices is open
+ * @name: (optional) the name of the mdev driver that ``vfio_mdev`` registers
+ *        for these callbacks, unique on the mdev bus; the name of @owner
+ *        when %NULL (required when @owner is %NULL)
  * @device_api: as &mdev_driver.device_api; required
  * @max_instances: as &mdev_driver.max_instances
  * @get_available: (optional) as &mdev_driver.get_available
@@ -222,7 +230,7 @@ static inline struct device *mdev_dev(struct mdev_device *mdev)
  * @dev_attr_groups: (optional) attribute groups added to the parent device
  *                   while it is registered
  * @mdev_attr_groups: (optional) attribute groups of every device, present
- *                    from the moment the device appears
+ *                    from the return of @create until @remove is called
  * @create: required: set up the vendor state of a new device, typically
  *          stored with mdev_set_drvdata(); returns 0 or a negative errno
  *          that fails the creation
@@ -270,6 +278,7 @@ static inline struct device *mdev_dev(struct mdev_device *mdev)
  */
 struct mdev_parent_ops {
 	struct module *owner;
+	const char *name;
 	const char *device_api;
 	unsigned int max_instances;
 	unsigned int (*get_available)(struct mdev_type *mtype);
@@ -300,33 +309,12 @@ struct mdev_parent_ops {
 				       unsigned long *stop_copy_length);
 };
 
-/**
- * mdev_set_drvdata() - store a classic parent's per-device data
- * @mdev: the mediated device
- * @data: the data
- *
- * Context: any context.
- */
-static inline void mdev_set_drvdata(struct mdev_device *mdev, void *data)
-{
-	mdev->driver_data = data;
-}
-
-/**
- * mdev_get_drvdata() - a classic parent's per-device data
- * @mdev: the mediated device
- *
- * Context: any context.
- * Return: what mdev_set_drvdata() stored, or %NULL.
- */
-static inline void *mdev_get_drvdata(struct mdev_device *mdev)
-{
-	return mdev->driver_data;
-}
-
 int vfio_mdev_register_parent(struct mdev_parent *parent, struct device *dev,
 			      const struct mdev_parent_ops *ops,
 			      struct mdev_type **types, unsigned int nr_types);
+void vfio_mdev_unregister_parent(struct mdev_parent *parent);
+void mdev_set_drvdata(struct mdev_device *mdev, void *data);
+void *mdev_get_drvdata(struct mdev_device *mdev);
 int vfio_mdev_pin_pages(struct mdev_device *mdev, dma_addr_t iova, int npage,
 			int prot, struct page **pages);
 void vfio_mdev_unpin_pages(struct mdev_device *mdev, dma_addr_t iova,

@@ -1562,7 +1562,7 @@ static void __exit mtty_exit(void)
 	struct mtty_card *card = mtty_card;
 
 	/* Removes every device, waiting for their users to let go. */
-	mdev_unregister_parent(&card->parent);
+	vfio_mdev_unregister_parent(&card->parent);
 	device_unregister(card->dev);
 	class_unregister(&mtty_class);
 	kfree(card);

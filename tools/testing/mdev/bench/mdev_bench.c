@@ -16,7 +16,7 @@
  *
  * Built with MDEV_BENCH_CLASSIC defined (only against our header), the
  * driver instead registers its parent through vfio_mdev_register_parent()
- * with classic callbacks, and the generic vfio_mdev driver owns the
+ * with classic callbacks, and vfio_mdev's driver for them owns the
  * vfio_device: the same region, reached through vfio_mdev's forwarding.
  *
  * The VFIO view of a device: VFIO_DEVICE_GET_INFO reports one region,
@@ -264,7 +264,7 @@ static int mb_register(struct mb_parent *mp)
 
 static void mb_unregister(struct mb_parent *mp)
 {
-	mdev_unregister_parent(&mp->parent);
+	vfio_mdev_unregister_parent(&mp->parent);
 }
 
 #endif /* MDEV_BENCH_CLASSIC */

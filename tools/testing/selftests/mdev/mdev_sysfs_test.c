@@ -1145,7 +1145,7 @@ FIXTURE_VARIANT(mdev_sysfs) {
  */
 FIXTURE_VARIANT_ADD(mdev_sysfs, mtty) {
 	.parent = "mtty",
-	.driver = "vfio_mdev",
+	.driver = "mtty",
 	.full_errno = ENOSPC,
 };
 
