@@ -443,7 +443,8 @@ from there, the way QEMU, libvirt and mdevctl use it:
 - mdev_race_test: threads creating, removing, opening and reading
   devices while a vendor module is unloaded and reloaded.
 
-mdev_util.h holds what the VFIO tests share.
+mdev_util.h holds what the VFIO tests share; mdev_harness.h wraps
+kselftest_harness.h so that a SKIP() after a failed check still fails.
 
 vfio_mdev_client drives drivers/vfio/mdev/tests/mdev_classic_test.c,
 a vendor driver built only for testing that counts every call that
