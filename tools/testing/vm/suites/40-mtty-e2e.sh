@@ -40,8 +40,9 @@
 # a minute on the debug kernel), with a command line that spares it work
 # it does not need here (no Spectre/Meltdown mitigations, no crypto self
 # tests), from an uncompressed initramfs with busybox's links made in
-# advance, and its init forks as little as it can.  Measured on two cores:
-# about 3 minutes on the stock kernel, 5 on the debug one.
+# advance, and its init forks as little as it can.  Measured on two cores
+# shared with other VMs: 3.7 minutes on the stock kernel; on the debug one
+# 8.7 minutes, 2 of them the initramfs build since made cheap, so about 7.
 #
 # All waits together stay within the suite's time limit (the
 # mdev-timeout line above, read by guest-check.sh).  Tunables:
