@@ -18,7 +18,7 @@
 
 #include "kselftest_harness.h"
 
-static inline __printf(4, 5) void
+static inline void __printf(4, 5)
 mdev_skip(struct __test_metadata *_metadata, const char *file, int line,
 	  const char *fmt, ...)
 {
