@@ -40,6 +40,17 @@ why() {
 	[ ${#failures[@]} = 0 ] || printf '%s\n' "${failures[@]}" >&2
 }
 
+# judge <result> <got> <want> <what was got>: ok when they agree, else
+# the verdict's reasons ($tmp/why) and the difference.
+judge() {
+	if [ "$2" = "$3" ]; then
+		ktap_ok "$1"
+	else
+		sed 's/^/# /' "$tmp/why"
+		ktap_fail "$1" "$4 '$2', want '$3'"
+	fi
+}
+
 # expect_count <name> <exit status> <want "p f s"> <ktap lines...>
 expect_count() {
 	local name=$1 rc=$2 want=$3 got
@@ -47,12 +58,7 @@ expect_count() {
 	printf '%s\n' "$@" >"$tmp/$name.ktap"
 	got=$({ . "$vm/verdict.sh"; count_suite "t" "$tmp/$name.ktap" "$rc"
 		echo "$passed $failed $skipped"; why; } 2>"$tmp/why")
-	if [ "$got" = "$want" ]; then
-		ktap_ok "count.$name"
-	else
-		sed 's/^/# /' "$tmp/why"
-		ktap_fail "count.$name" "counted '$got' (passed failed skipped), want '$want'"
-	fi
+	judge "count.$name" "$got" "$want" "counted (passed failed skipped)"
 }
 
 expect_count clean 0 "2 0 0" "KTAP version 1" "1..2" "ok 1 a" "ok 2 b"
@@ -105,12 +111,7 @@ suite_case() {
 	fi
 	got=$({ . "$vm/verdict.sh"; suite_verdict "k/00-x" "$dir/00-x.sh" "$dir/ktap" >/dev/null
 		echo "$failed"; why; } 2>"$tmp/why")
-	if [ "$got" = "$want" ]; then
-		ktap_ok "suite.$name"
-	else
-		sed 's/^/# /' "$tmp/why"
-		ktap_fail "suite.$name" "$got failures, want $want"
-	fi
+	judge "suite.$name" "$got" "$want" "failures"
 }
 suite_case executable 0 0755 1
 suite_case not_executable 1 0644 1
@@ -156,12 +157,7 @@ vm_case() {
 	: >"$out/reports.txt"
 	got=$({ . "$vm/verdict.sh"; vm_verdict "stock VM" "$out"
 		echo "$failed"; why; } 2>"$tmp/why")
-	if [ "$got" = "$want" ]; then
-		ktap_ok "vm.$name"
-	else
-		sed 's/^/# /' "$tmp/why"
-		ktap_fail "vm.$name" "$got failures, want $want"
-	fi
+	judge "vm.$name" "$got" "$want" "failures"
 }
 vm_case clean 0 "status=0 reports=0 timeout=0 known_warns=0 alloc_dumps=0" 0
 vm_case killed 1 "" ""
