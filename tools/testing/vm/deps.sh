@@ -34,4 +34,7 @@ if ! ok; then
 		{ echo "deps: install-deps.sh did not give a usable kernel release ($rel)" >&2; exit 1; }
 	echo "$rel" >"$stamp"
 fi
+# QEMU 10 beside Debian's 7.2, for the suites that need migration v2 and
+# iommufd: qemu10.sh is a no-op once its prefix holds it.
+"$top/tools/testing/vm/qemu10.sh" >/dev/null
 cat "$stamp"
