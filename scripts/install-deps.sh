@@ -19,6 +19,7 @@ tools=(
 	libelf-dev libssl-dev dwarves sparse python3
 	qemu-system-x86 busybox-static mdevctl
 	gcc-s390x-linux-gnu gnuplot-nox dkms udev
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 )
 
 need_update=1
