@@ -9,7 +9,6 @@
 #include <linux/rhashtable.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
-#include <linux/wait_bit.h>
 
 #include "mdev_private.h"
 
@@ -24,7 +23,7 @@ static struct class_compat *mdev_bus_compat_class;
 /*
  * Every UUID in use, whatever its parent, so that a duplicate is refused in
  * constant time however many devices exist.  An entry lives from creation
- * until the device is released.
+ * until the device is removed.
  */
 static struct rhashtable mdev_uuids;
 
@@ -35,36 +34,21 @@ static const struct rhashtable_params mdev_uuid_params = {
 	.automatic_shrinking	= true,
 };
 
-static bool mdev_parent_counts_instances(struct mdev_parent *parent)
-{
-	return !parent->mdev_driver->get_available;
-}
-
 static void mdev_device_release(struct device *dev)
 {
-	struct mdev_device *mdev = to_mdev_device(dev);
-	struct mdev_core_device *cdev = to_mdev_core(mdev);
-	struct mdev_type *type = mdev->type;
-	struct mdev_parent *parent = type->parent;
-	struct mdev_parent_state *state = mdev_parent_state(parent);
-
-	trace_mdev_release(mdev);
-	rhashtable_remove_fast(&mdev_uuids, &cdev->uuid_node, mdev_uuid_params);
-	if (mdev_parent_counts_instances(parent))
-		atomic_inc(&parent->available_instances);
-	/* Pairs with the kobject_get() in mdev_device_create() */
-	kobject_put(&type->kobj);
-	/* Inserters may still be walking its table entry */
-	kfree_rcu(cdev, rcu);
+	struct mdev_core_device *cdev = to_mdev_core(to_mdev_device(dev));
+	struct mdev_type_state *tstate = cdev->tstate;
 
 	/*
-	 * Last, as mdev_unregister_parent() may return and the parent and its
-	 * state be freed as soon as the count reaches zero; wake_up_var() only
-	 * hashes the address.  Pairs with the atomic_inc() in
-	 * mdev_device_create().
+	 * Possibly long after the removal (a vendor's reference,
+	 * CONFIG_DEBUG_KOBJECT_RELEASE), with the parent unregistered and its
+	 * types and driver freed: only the core's memory is used here.
 	 */
-	if (atomic_dec_and_test(&state->nr_live))
-		wake_up_var(&state->nr_live);
+	trace_mdev_release(&cdev->mdev);
+	/* Inserters may still be walking its table entry */
+	kfree_rcu(cdev, rcu);
+	/* Pairs with the kobject_get() in mdev_device_create() */
+	kobject_put(&tstate->kobj);
 }
 
 const struct device_type mdev_device_type = {
@@ -72,38 +56,57 @@ const struct device_type mdev_device_type = {
 	.release	= mdev_device_release,
 };
 
-static void mdev_device_del(struct mdev_device *mdev)
+/*
+ * Give back what a device held of its parent: its UUID and, when the core
+ * counts them, its instance.  Done when the device is removed rather than
+ * released, so that user space can create the same UUID again at once,
+ * however long the last reference is held.
+ */
+static void mdev_device_unpublish(struct mdev_core_device *cdev)
 {
-	lockdep_assert_held(&mdev->type->parent->unreg_sem);
+	struct mdev_parent_state *pstate = cdev->tstate->pstate;
 
-	trace_mdev_remove(mdev);
-	mdev_remove_sysfs_files(mdev);
+	rhashtable_remove_fast(&mdev_uuids, &cdev->uuid_node, mdev_uuid_params);
+	if (pstate->counts_instances)
+		atomic_inc(&pstate->available);
+}
+
+static void mdev_device_del(struct mdev_core_device *cdev)
+{
+	lockdep_assert_held(&cdev->tstate->pstate->unreg_sem);
+
+	trace_mdev_remove(&cdev->mdev);
+	mdev_remove_sysfs_files(cdev);
 	/* Unbinds the driver, which may wait for user space to let go */
-	device_del(&mdev->dev);
+	device_del(&cdev->mdev.dev);
+	mdev_device_unpublish(cdev);
 	/* Pairs with device_initialize() in mdev_device_create() */
-	put_device(&mdev->dev);
+	put_device(&cdev->mdev.dev);
 }
 
 /**
  * mdev_device_create() - create a device of a type
- * @type: the type, of a registered parent
+ * @tstate: the core's state of the type, of a registered parent
  * @uuid: the UUID user space chose
  *
  * Context: process context; takes the parent's unregistration lock.
- * Return: 0; -ENODEV if the parent is being unregistered; -EEXIST if @uuid
- * is in use; -EUSERS if the parent counts instances and has none left;
- * -ENOMEM; or the error of the driver's probe (-EAGAIN for -EPROBE_DEFER).
- * On error nothing of the device is left.
+ * Return: 0; -ENODEV if the parent is being unregistered;
+ * -EEXIST if @uuid is in use; -EUSERS if the parent counts instances and
+ * has none left; -ENOMEM; -EAGAIN if the UUID table is being resized and
+ * cannot take the entry now; or the error of the driver's probe (-EAGAIN
+ * for -EPROBE_DEFER).  On error nothing of the device is left.
  */
-int mdev_device_create(struct mdev_type *type, const guid_t *uuid)
+int mdev_device_create(struct mdev_type_state *tstate, const guid_t *uuid)
 {
+	struct mdev_parent_state *pstate = tstate->pstate;
+	struct mdev_type *type = tstate->type;
 	struct mdev_parent *parent = type->parent;
 	struct mdev_core_device *cdev;
 	struct mdev_device *mdev;
 	int ret;
 
 	/* Keeps unregistration away until the device is complete or gone */
-	if (!down_read_trylock(&parent->unreg_sem)) {
+	if (!down_read_trylock(&pstate->unreg_sem)) {
 		ret = -ENODEV;
 		goto out_trace;
 	}
@@ -117,30 +120,38 @@ int mdev_device_create(struct mdev_type *type, const guid_t *uuid)
 	guid_copy(&mdev->uuid, uuid);
 	INIT_LIST_HEAD(&mdev->next);
 	mdev->type = type;
+	cdev->tstate = tstate;
 
 	/* A duplicate is refused before a full parent, as it always was */
 	ret = rhashtable_lookup_insert_fast(&mdev_uuids, &cdev->uuid_node,
 					    mdev_uuid_params);
 	if (ret) {
 		kfree(cdev);
+		/*
+		 * -EBUSY: a resize is pending and the bucket is full.  It
+		 * passes, and "busy" would read as "this UUID is busy".
+		 */
+		if (ret == -EBUSY)
+			ret = -EAGAIN;
 		goto err_unlock;
 	}
 
-	if (mdev_parent_counts_instances(parent) &&
-	    !atomic_add_unless(&parent->available_instances, -1, 0)) {
+	if (pstate->counts_instances &&
+	    !atomic_add_unless(&pstate->available, -1, 0)) {
+		rhashtable_remove_fast(&mdev_uuids, &cdev->uuid_node,
+				       mdev_uuid_params);
+		kfree_rcu(cdev, rcu);
 		ret = -EUSERS;
-		goto err_unhash;
+		goto err_unlock;
 	}
 
-	/* From here on mdev_device_release() undoes everything above */
+	/* From here on mdev_device_release() frees the device */
 	device_initialize(&mdev->dev);
 	mdev->dev.parent = parent->dev;
 	mdev->dev.bus = &mdev_bus_type;
 	mdev->dev.type = &mdev_device_type;
 	/* Pairs with the kobject_put() in mdev_device_release() */
-	kobject_get(&type->kobj);
-	/* Pairs with the atomic_dec_and_test() in mdev_device_release() */
-	atomic_inc(&mdev_parent_state(parent)->nr_live);
+	kobject_get(&tstate->kobj);
 
 	ret = dev_set_name(&mdev->dev, "%pUl", uuid);
 	if (ret)
@@ -154,57 +165,59 @@ int mdev_device_create(struct mdev_type *type, const guid_t *uuid)
 	if (ret)
 		goto err_del;
 
-	ret = mdev_create_sysfs_files(mdev);
+	ret = mdev_create_sysfs_files(cdev);
 	if (ret)
 		goto err_del;
 
 	/* Only now may user space remove it; pairs with mdev_device_remove() */
 	WRITE_ONCE(mdev->active, true);
 	set_bit(MDEV_ACTIVE, &cdev->flags);
-	up_read(&parent->unreg_sem);
-	trace_mdev_create(type, uuid, 0);
+	up_read(&pstate->unreg_sem);
+	trace_mdev_create(kobject_name(&tstate->kobj), uuid, 0);
 	return 0;
 
 err_del:
 	device_del(&mdev->dev);
 err_put:
+	mdev_device_unpublish(cdev);
 	put_device(&mdev->dev);
-	up_read(&parent->unreg_sem);
-	goto out_trace;
-err_unhash:
-	rhashtable_remove_fast(&mdev_uuids, &cdev->uuid_node, mdev_uuid_params);
-	kfree_rcu(cdev, rcu);
 err_unlock:
-	up_read(&parent->unreg_sem);
+	up_read(&pstate->unreg_sem);
 out_trace:
-	trace_mdev_create(type, uuid, ret);
+	trace_mdev_create(kobject_name(&tstate->kobj), uuid, ret);
 	return ret;
 }
 
 /**
  * mdev_device_remove() - remove a device on behalf of user space
- * @mdev: the device
+ * @mdev: the device, referenced by the caller
  *
  * Context: process context; takes the parent's unregistration lock.  Waits
  * until the device's driver has let go of it.
  * Return: 0; -EAGAIN if the device is still being created or already being
- * removed; -ENODEV if its parent is being unregistered, which removes it.
+ * removed; -ENODEV if its parent is being or has been unregistered, which
+ * removes it.
  */
 int mdev_device_remove(struct mdev_device *mdev)
 {
-	struct mdev_parent *parent = mdev->type->parent;
+	struct mdev_core_device *cdev = to_mdev_core(mdev);
+	struct mdev_parent_state *pstate = cdev->tstate->pstate;
+	int ret = 0;
 
 	/* Pairs with the set_bit() at the end of mdev_device_create() */
-	if (!test_and_clear_bit(MDEV_ACTIVE, &to_mdev_core(mdev)->flags))
+	if (!test_and_clear_bit(MDEV_ACTIVE, &cdev->flags))
 		return -EAGAIN;
 	WRITE_ONCE(mdev->active, false);
 
-	if (!down_read_trylock(&parent->unreg_sem))
+	if (!down_read_trylock(&pstate->unreg_sem))
 		return -ENODEV;
-
-	mdev_device_del(mdev);
-	up_read(&parent->unreg_sem);
-	return 0;
+	/* The parent is gone, and the device with it */
+	if (pstate->unregistered)
+		ret = -ENODEV;
+	else
+		mdev_device_del(cdev);
+	up_read(&pstate->unreg_sem);
+	return ret;
 }
 
 /* Tell userspace (mdevctl, libvirt) a parent came or went. */
@@ -220,22 +233,25 @@ int __mdev_register_parent(struct mdev_parent *parent, struct device *dev,
 			   struct mdev_driver *mdev_driver,
 			   struct mdev_type **types, unsigned int nr_types)
 {
+	struct mdev_parent_state *pstate;
 	int ret;
 
 	if (WARN_ON_ONCE(!dev || !mdev_driver || (nr_types && !types)))
 		return -EINVAL;
 
 	memset(parent, 0, sizeof(*parent));
-	init_rwsem(&parent->unreg_sem);
 	parent->dev = dev;
 	parent->mdev_driver = mdev_driver;
 	parent->types = types;
 	parent->nr_types = nr_types;
-	atomic_set(&parent->available_instances, mdev_driver->max_instances);
 
-	ret = parent_create_sysfs_files(parent);
+	pstate = mdev_parent_state_create(parent);
+	if (IS_ERR(pstate))
+		return PTR_ERR(pstate);
+
+	ret = mdev_types_add(parent);
 	if (ret)
-		return ret;
+		goto err_unregister;
 
 	ret = class_compat_create_link(mdev_bus_compat_class, dev, NULL);
 	if (ret)
@@ -246,32 +262,44 @@ int __mdev_register_parent(struct mdev_parent *parent, struct device *dev,
 	return 0;
 
 err_types:
-	parent_remove_sysfs_files(parent);
+	down_write(&pstate->unreg_sem);
+	mdev_types_remove(parent);
+	pstate->unregistered = true;
+	up_write(&pstate->unreg_sem);
+err_unregister:
+	kset_unregister(&pstate->kset);
+	parent->mdev_types_kset = NULL;
 	return ret;
 }
 
 static int mdev_remove_child(struct device *dev, void *data)
 {
 	if (dev->type == &mdev_device_type)
-		mdev_device_del(to_mdev_device(dev));
+		mdev_device_del(to_mdev_core(to_mdev_device(dev)));
 	return 0;
 }
 
 /* mdev_unregister_parent(), exported from mdev_core_exports.c */
 void __mdev_unregister_parent(struct mdev_parent *parent)
 {
-	struct mdev_parent_state *state = mdev_parent_state(parent);
+	struct mdev_parent_state *pstate = mdev_parent_state(parent);
 	struct device *dev = parent->dev;
 
 	trace_mdev_parent_unregister(parent);
 
-	down_write(&parent->unreg_sem);
+	down_write(&pstate->unreg_sem);
 	class_compat_remove_link(mdev_bus_compat_class, dev, NULL);
 	device_for_each_child(dev, NULL, mdev_remove_child);
-	/* Pairs with wake_up_var() in mdev_device_release() */
-	wait_var_event(&state->nr_live, !atomic_read(&state->nr_live));
-	parent_remove_sysfs_files(parent);
-	up_write(&parent->unreg_sem);
+	mdev_types_remove(parent);
+	/* A remover that got here first finds the device gone */
+	pstate->unregistered = true;
+	up_write(&pstate->unreg_sem);
+	/*
+	 * The state is freed once the devices still referenced, by the
+	 * vendor or by a remover, are released; nothing waits for them.
+	 */
+	kset_unregister(&pstate->kset);
+	parent->mdev_types_kset = NULL;
 
 	mdev_parent_uevent(dev, "MDEV_STATE=unregistered");
 }
@@ -304,6 +332,8 @@ err_uuids:
 
 static void __exit mdev_exit(void)
 {
+	/* Devices released late run our release functions: wait for them */
+	mdev_wait_parent_states();
 	class_compat_unregister(mdev_bus_compat_class);
 	bus_unregister(&mdev_bus_type);
 	rhashtable_destroy(&mdev_uuids);

@@ -10,13 +10,17 @@
 
 #include <kunit/device.h>
 #include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/kthread.h>
 #include <linux/mdev.h>
 #include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/uuid.h>
 
+#include "mdev_private.h"
 #include "mdev_trace.h"
 
 #define TEST_UUID	"8a1f39c8-4d3e-4b8e-9a2c-6f1e0d3c7b5a"
@@ -24,14 +28,31 @@
 
 static struct vfsmount *sysfs_mnt;
 
+/*
+ * How long a release may take after the last reference is put: with
+ * CONFIG_DEBUG_KOBJECT_RELEASE it comes 1 to 4 s later, from a workqueue.
+ */
+#define RELEASE_TIMEOUT_MS	15000
+
 /* What the fake drivers saw; reset by each test's init */
 static struct {
 	int probe_err;
 	int nr_probe;
 	int nr_remove;
-	int nr_release;
+	/* releases_total when the test started */
+	int release_base;
 	unsigned int available;
+	/* Probe takes a reference on the device, left in @held */
+	bool hold;
+	struct mdev_device *held;
 } fake;
+
+/*
+ * Every probe, and every release (from the tracepoint, which may fire from
+ * a workqueue), since the suite started: each device that was probed is
+ * released once, maybe after its test ended.
+ */
+static atomic_t probes_total, releases_total;
 
 struct fake_parent {
 	struct mdev_parent parent;
@@ -45,6 +66,9 @@ struct fake_parent {
 static int fake_probe(struct mdev_device *mdev)
 {
 	fake.nr_probe++;
+	atomic_inc(&probes_total);
+	if (!fake.probe_err && fake.hold)
+		fake.held = to_mdev_device(get_device(mdev_dev(mdev)));
 	return fake.probe_err;
 }
 
@@ -90,7 +114,26 @@ static struct mdev_driver available_driver = {
 
 static void fake_release_probe(void *data, struct mdev_device *mdev)
 {
-	fake.nr_release++;
+	atomic_inc(&releases_total);
+}
+
+/* Devices released since the test started */
+static int nr_released(void)
+{
+	return atomic_read(&releases_total) - fake.release_base;
+}
+
+/* Whether @n devices were released in all, within RELEASE_TIMEOUT_MS */
+static bool released(int n)
+{
+	unsigned int ms;
+
+	for (ms = 0; ms < RELEASE_TIMEOUT_MS; ms += 20) {
+		if (nr_released() >= n)
+			break;
+		msleep(20);
+	}
+	return nr_released() == n;
 }
 
 /* Write @buf to the sysfs file at @path; returns bytes written or -errno */
@@ -142,14 +185,23 @@ static bool sysfs_exists(const char *path)
 	return true;
 }
 
+/* The directory of @type below mdev_supported_types: <driver>-<name> */
+static const char *type_dir(struct fake_parent *p, struct mdev_type *type,
+			    char *buf, size_t size)
+{
+	snprintf(buf, size, "%s-%s", dev_driver_string(p->dev),
+		 type->sysfs_name);
+	return buf;
+}
+
 static unsigned int read_available(struct kunit *test, struct fake_parent *p,
 				   struct mdev_type *type)
 {
-	char path[256], buf[16];
+	char path[256], buf[16], dir[64];
 	unsigned int val;
 
 	snprintf(path, sizeof(path), "%s/mdev_supported_types/%s/available_instances",
-		 p->path, kobject_name(&type->kobj));
+		 p->path, type_dir(p, type, dir, sizeof(dir)));
 	sysfs_read(test, path, buf, sizeof(buf));
 	KUNIT_ASSERT_EQ(test, kstrtouint(buf, 10, &val), 0);
 	return val;
@@ -158,10 +210,10 @@ static unsigned int read_available(struct kunit *test, struct fake_parent *p,
 static ssize_t write_create(struct kunit *test, struct fake_parent *p,
 			    struct mdev_type *type, const char *buf, size_t len)
 {
-	char path[256];
+	char path[256], dir[64];
 
 	snprintf(path, sizeof(path), "%s/mdev_supported_types/%s/create",
-		 p->path, kobject_name(&type->kobj));
+		 p->path, type_dir(p, type, dir, sizeof(dir)));
 	return sysfs_write(test, path, buf, len);
 }
 
@@ -229,7 +281,19 @@ fake_parent_register(struct kunit *test, const char *name,
 
 static int mdev_test_init(struct kunit *test)
 {
+	unsigned int ms;
+
+	/* The devices of earlier tests are released first */
+	for (ms = 0; ms < RELEASE_TIMEOUT_MS; ms += 20) {
+		if (atomic_read(&releases_total) == atomic_read(&probes_total))
+			break;
+		msleep(20);
+	}
+	KUNIT_ASSERT_EQ_MSG(test, atomic_read(&releases_total),
+			    atomic_read(&probes_total),
+			    "devices of earlier tests not released");
 	memset(&fake, 0, sizeof(fake));
+	fake.release_base = atomic_read(&releases_total);
 	return 0;
 }
 
@@ -302,7 +366,7 @@ static void mdev_test_description(struct kunit *test)
 static void mdev_test_create_remove(struct kunit *test)
 {
 	struct fake_parent *p;
-	char path[256];
+	char path[256], dir[64];
 
 	p = fake_parent_register(test, "mdev-kunit-cr", &counted_driver);
 
@@ -318,21 +382,21 @@ static void mdev_test_create_remove(struct kunit *test)
 		 TEST_UUID);
 	KUNIT_EXPECT_TRUE(test, sysfs_exists(path));
 	snprintf(path, sizeof(path), "%s/mdev_supported_types/%s/devices/%s",
-		 p->path, kobject_name(&p->type_a.kobj), TEST_UUID);
+		 p->path, type_dir(p, &p->type_a, dir, sizeof(dir)), TEST_UUID);
 	KUNIT_EXPECT_TRUE(test, sysfs_exists(path));
 	snprintf(path, sizeof(path), "%s/%s", p->path, TEST_UUID);
 	KUNIT_EXPECT_TRUE(test, sysfs_exists(path));
 
 	KUNIT_EXPECT_EQ(test, remove_uuid(test, TEST_UUID, "1"), 1);
 	KUNIT_EXPECT_EQ(test, fake.nr_remove, 1);
-	KUNIT_EXPECT_EQ(test, fake.nr_release, 1);
+	KUNIT_EXPECT_TRUE(test, released(1));
 	KUNIT_EXPECT_FALSE(test, device_exists(TEST_UUID));
 	snprintf(path, sizeof(path), "%s/mdev_supported_types/%s/devices/%s",
-		 p->path, kobject_name(&p->type_a.kobj), TEST_UUID);
+		 p->path, type_dir(p, &p->type_a, dir, sizeof(dir)), TEST_UUID);
 	KUNIT_EXPECT_FALSE(test, sysfs_exists(path));
 	KUNIT_EXPECT_EQ(test, read_available(test, p, &p->type_a), 2);
 
-	/* Released, so the UUID can be used again */
+	/* Removed, so the UUID can be used again */
 	KUNIT_EXPECT_GT(test, create_uuid(test, p, &p->type_b, TEST_UUID), 0);
 	KUNIT_EXPECT_TRUE(test, device_exists(TEST_UUID));
 }
@@ -417,8 +481,16 @@ static void mdev_test_bad_uuid(struct kunit *test)
 {
 	const struct uuid_case *c = test->param_value;
 	struct fake_parent *p;
+	char name[32];
 
-	p = fake_parent_register(test, "mdev-kunit-baduuid", &counted_driver);
+	/*
+	 * A name of its own for each case: the previous case's KUnit driver
+	 * leaves sysfs only when it is released, seconds later with
+	 * CONFIG_DEBUG_KOBJECT_RELEASE.
+	 */
+	snprintf(name, sizeof(name), "mdev-kunit-baduuid%td",
+		 c - bad_uuids);
+	p = fake_parent_register(test, name, &counted_driver);
 	KUNIT_EXPECT_EQ(test, write_create(test, p, &p->type_a, c->buf, c->len),
 			-EINVAL);
 	KUNIT_EXPECT_EQ(test, fake.nr_probe, 0);
@@ -520,7 +592,7 @@ static void mdev_test_probe_fails(struct kunit *test)
 			-EIO);
 	KUNIT_EXPECT_FALSE(test, device_exists(TEST_UUID));
 	KUNIT_EXPECT_EQ(test, read_available(test, p, &p->type_a), 2);
-	KUNIT_EXPECT_EQ(test, fake.nr_release, 1);
+	KUNIT_EXPECT_TRUE(test, released(1));
 
 	/* A deferral must not leak the kernel-internal errno */
 	fake.probe_err = -EPROBE_DEFER;
@@ -540,10 +612,10 @@ static void mdev_test_create_while_unregistering(struct kunit *test)
 
 	p = fake_parent_register(test, "mdev-kunit-unregc", &counted_driver);
 	/* What mdev_unregister_parent() holds while it tears down */
-	down_write(&p->parent.unreg_sem);
+	down_write(&mdev_parent_state(&p->parent)->unreg_sem);
 	KUNIT_EXPECT_EQ(test, create_uuid(test, p, &p->type_a, TEST_UUID),
 			-ENODEV);
-	up_write(&p->parent.unreg_sem);
+	up_write(&mdev_parent_state(&p->parent)->unreg_sem);
 	KUNIT_EXPECT_EQ(test, fake.nr_probe, 0);
 	KUNIT_EXPECT_EQ(test, read_available(test, p, &p->type_a), 2);
 }
@@ -558,10 +630,75 @@ static void mdev_test_unregister_with_devices(struct kunit *test)
 
 	kunit_release_action(test, unregister_parent_action, &p->parent);
 	KUNIT_EXPECT_EQ(test, fake.nr_remove, 2);
-	/* mdev_unregister_parent() returns only once they are released */
-	KUNIT_EXPECT_EQ(test, fake.nr_release, 2);
 	KUNIT_EXPECT_FALSE(test, device_exists(TEST_UUID));
 	KUNIT_EXPECT_FALSE(test, device_exists(TEST_UUID2));
+	KUNIT_EXPECT_TRUE(test, released(2));
+}
+
+struct unregister_work {
+	struct mdev_parent *parent;
+	struct completion done;
+};
+
+static int unregister_thread(void *data)
+{
+	struct unregister_work *w = data;
+
+	mdev_unregister_parent(w->parent);
+	complete(&w->done);
+	return 0;
+}
+
+/*
+ * A vendor may keep a reference on a device past the unregistration of its
+ * parent, and free the parent and its types meanwhile: the unregistration
+ * does not wait for the reference, and the release, when it comes, touches
+ * none of the vendor's memory (KASAN watches the freed parent).
+ */
+static void mdev_test_unregister_while_referenced(struct kunit *test)
+{
+	struct fake_parent *p, *p2;
+	struct unregister_work w;
+	struct task_struct *task;
+	struct mdev_device *held;
+	bool done;
+
+	p = fake_parent_register(test, "mdev-kunit-held", &counted_driver);
+	fake.hold = true;
+	KUNIT_ASSERT_GT(test, create_uuid(test, p, &p->type_a, TEST_UUID), 0);
+	fake.hold = false;
+	held = fake.held;
+	KUNIT_ASSERT_NOT_NULL(test, held);
+
+	/* Unregister from a thread, so that a wait for @held can be seen */
+	kunit_remove_action(test, unregister_parent_action, &p->parent);
+	w.parent = &p->parent;
+	init_completion(&w.done);
+	task = kthread_run(unregister_thread, &w, "mdev-kunit-unreg");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	done = wait_for_completion_timeout(&w.done, 10 * HZ);
+	if (!done) {
+		/* Let it finish, or it would use the parent freed below */
+		put_device(mdev_dev(held));
+		held = NULL;
+		wait_for_completion(&w.done);
+	}
+	KUNIT_EXPECT_TRUE_MSG(test, done,
+			      "mdev_unregister_parent() waited for a reference the vendor holds");
+	KUNIT_EXPECT_EQ(test, fake.nr_remove, 1);
+	KUNIT_EXPECT_FALSE(test, device_exists(TEST_UUID));
+
+	/* Removed: the UUID is free though the device is still referenced */
+	p2 = fake_parent_register(test, "mdev-kunit-held2", &counted_driver);
+	KUNIT_EXPECT_GT(test, create_uuid(test, p2, &p2->type_a, TEST_UUID), 0);
+
+	/* What a vendor does once unregistered; KASAN sees any later use */
+	kunit_kfree(test, p);
+	if (held) {
+		KUNIT_EXPECT_EQ(test, nr_released(), 0);
+		put_device(mdev_dev(held));
+	}
+	KUNIT_EXPECT_TRUE(test, released(1));
 }
 
 static struct kunit_case mdev_test_cases[] = {
@@ -580,6 +717,7 @@ static struct kunit_case mdev_test_cases[] = {
 	KUNIT_CASE(mdev_test_probe_fails),
 	KUNIT_CASE(mdev_test_create_while_unregistering),
 	KUNIT_CASE(mdev_test_unregister_with_devices),
+	KUNIT_CASE_SLOW(mdev_test_unregister_while_referenced),
 	{}
 };
 

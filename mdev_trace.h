@@ -31,9 +31,9 @@ DEFINE_EVENT(mdev_parent_class, mdev_parent_unregister,
 	     TP_ARGS(parent));
 
 TRACE_EVENT(mdev_create,
-	    TP_PROTO(struct mdev_type *type, const guid_t *uuid, int ret),
+	    TP_PROTO(const char *type, const guid_t *uuid, int ret),
 	    TP_ARGS(type, uuid, ret),
-	    TP_STRUCT__entry(__string(type, kobject_name(&type->kobj))
+	    TP_STRUCT__entry(__string(type, type)
 			     __array(u8, uuid, UUID_SIZE)
 			     __field(int, ret)),
 	    TP_fast_assign(__assign_str(type);

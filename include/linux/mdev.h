@@ -51,17 +51,22 @@
  * files.  Removing a device unbinds its driver; a VFIO driver's unbind waits
  * until user space has closed the device (asking it to through the request
  * callback), so mdev_unregister_parent() blocks for as long as a device is
- * held open.
+ * held open.  It does not wait for the devices' references to be put.
  *
- * *Types.*  &struct mdev_type is owned by the vendor.  The core holds a
- * reference on the type's kobject for every device of that type, so a type
- * may only be freed after mdev_unregister_parent() has returned.
+ * *Types.*  &struct mdev_type is owned by the vendor and only used by the
+ * core while its parent is registered: the vendor may free it as soon as
+ * mdev_unregister_parent() has returned.  The type's sysfs directory is the
+ * core's own object, which outlives the type as long as a device of the
+ * type is referenced.
  *
  * *Devices.*  &struct mdev_device is allocated and freed by the core.  It is
  * valid from &mdev_driver.probe (or &mdev_parent_ops.create) until the
  * matching remove callback returns; a driver that needs it longer takes a
- * reference with get_device() on mdev_dev().  The core frees it when the last
- * reference is put, and only then may its UUID be used again.
+ * reference with get_device() on mdev_dev() and may hold it past
+ * mdev_unregister_parent(), but once its parent is unregistered the device
+ * is only memory: its &mdev_device.type, and the type's parent, must not be
+ * used.  Its UUID, and its instance, are free again as soon as it is
+ * removed; the core frees it when the last reference is put.
  *
  * *Locking.*  Callbacks are called without core locks held, except that
  * creation and removal hold the parent's unregistration lock for reading:
@@ -123,7 +128,10 @@ struct mdev_type {
 	struct mdev_parent *parent;
 
 	/* private: */
-	/* the type's sysfs directory, and its devices/ directory */
+	/*
+	 * unused: 6.12's core kept the type's directories here, in the
+	 * vendor's memory; ours are its own
+	 */
 	struct kobject kobj;
 	struct kobject *devices_kobj;
 };
@@ -142,15 +150,15 @@ struct mdev_parent {
 	struct device *dev;
 	struct mdev_driver *mdev_driver;
 	/* private: */
-	/* the mdev_supported_types directory, allocated by the core */
+	/* the mdev_supported_types directory, in the core's parent state */
 	struct kset *mdev_types_kset;
-	/* read: creating or removing a device; write: unregistering */
+	/* unused: the core's lock is in its parent state */
 	struct rw_semaphore unreg_sem;
 	/* public: */
 	struct mdev_type **types;
 	unsigned int nr_types;
 	/* private: */
-	/* instances left, when the driver has no get_available */
+	/* unused: the core counts instances in its parent state */
 	atomic_t available_instances;
 };
 
