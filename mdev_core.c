@@ -90,7 +90,7 @@ static void mdev_device_del(struct mdev_core_device *cdev)
  * @uuid: the UUID user space chose
  *
  * Context: process context; takes the parent's unregistration lock.
- * Return: 0; -ENODEV if the parent is being unregistered;
+ * Return: 0; -ENODEV if the parent is being registered or unregistered;
  * -EEXIST if @uuid is in use; -EUSERS if the parent counts instances and
  * has none left; -ENOMEM; -EAGAIN if the UUID table is being resized and
  * cannot take the entry now; or the error of the driver's probe (-EAGAIN
@@ -105,7 +105,10 @@ int mdev_device_create(struct mdev_type_state *tstate, const guid_t *uuid)
 	struct mdev_device *mdev;
 	int ret;
 
-	/* Keeps unregistration away until the device is complete or gone */
+	/*
+	 * Keeps unregistration away until the device is complete or gone;
+	 * held for writing while the parent is registered, too.
+	 */
 	if (!down_read_trylock(&pstate->unreg_sem)) {
 		ret = -ENODEV;
 		goto out_trace;
@@ -249,24 +252,30 @@ int __mdev_register_parent(struct mdev_parent *parent, struct device *dev,
 	if (IS_ERR(pstate))
 		return PTR_ERR(pstate);
 
+	/*
+	 * Every type's create file works as soon as it exists: creations
+	 * fail until the parent is complete, so that a failure below finds
+	 * no device to undo.
+	 */
+	down_write(&pstate->unreg_sem);
 	ret = mdev_types_add(parent);
 	if (ret)
-		goto err_unregister;
+		goto err_unlock;
 
 	ret = class_compat_create_link(mdev_bus_compat_class, dev, NULL);
 	if (ret)
 		goto err_types;
+	up_write(&pstate->unreg_sem);
 
 	trace_mdev_parent_register(parent);
 	mdev_parent_uevent(dev, "MDEV_STATE=registered");
 	return 0;
 
 err_types:
-	down_write(&pstate->unreg_sem);
 	mdev_types_remove(parent);
+err_unlock:
 	pstate->unregistered = true;
 	up_write(&pstate->unreg_sem);
-err_unregister:
 	kset_unregister(&pstate->kset);
 	parent->mdev_types_kset = NULL;
 	return ret;

@@ -324,7 +324,10 @@ void mdev_parent_state_put(struct mdev_parent_state *pstate)
  * mdev_types_add() - create the directory of every type of a parent
  * @parent: the parent being registered, with its state
  *
- * Each directory's ``create`` works at once.
+ * Each directory's ``create`` works at once.  The caller holds
+ * &mdev_parent_state.unreg_sem for writing, so that a creation fails with
+ * -ENODEV until the registration is complete, and none can have happened if
+ * it fails.
  *
  * Context: process context.
  * Return: 0 or a negative errno, with no directory left.
@@ -334,6 +337,8 @@ int mdev_types_add(struct mdev_parent *parent)
 	struct mdev_parent_state *pstate = mdev_parent_state(parent);
 	struct mdev_type_state *tstate;
 	unsigned int i;
+
+	lockdep_assert_held_write(&pstate->unreg_sem);
 
 	for (i = 0; i < parent->nr_types; i++) {
 		tstate = mdev_type_add(pstate, parent, parent->types[i]);
@@ -345,9 +350,7 @@ int mdev_types_add(struct mdev_parent *parent)
 	return 0;
 
 err_types:
-	down_write(&pstate->unreg_sem);
 	mdev_types_remove(parent);
-	up_write(&pstate->unreg_sem);
 	return PTR_ERR(tstate);
 }
 

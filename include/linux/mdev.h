@@ -46,8 +46,10 @@
  * mdev_unregister_parent() returns (for a classic parent: from
  * vfio_mdev_register_parent() until vfio_mdev_unregister_parent()); the
  * vendor must keep the parent's &struct device referenced over that whole
- * span.  Unregistering first stops new creations (a racing ``create`` fails
- * with ``-ENODEV``), then removes every device of the parent, then its sysfs
+ * span.  Until mdev_register_parent() returns, a ``create`` fails with
+ * ``-ENODEV``; if the registration fails, no device was created.
+ * Unregistering first stops new creations (a racing ``create`` fails with
+ * ``-ENODEV``), then removes every device of the parent, then its sysfs
  * files.  Removing a device unbinds its driver; a VFIO driver's unbind waits
  * until user space has closed the device (asking it to through the request
  * callback), so mdev_unregister_parent() blocks for as long as a device is

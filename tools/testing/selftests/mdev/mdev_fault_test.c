@@ -22,6 +22,11 @@
  *                    MDEV_FAULT_LOADER=1.  Where do_init_module() starts
  *                    is found by bisection, from whether the trace event
  *                    module:module_load, emitted just before it, came.
+ *                    Meanwhile a thread writes UUIDs into the create
+ *                    file of the parent's first type: none may succeed
+ *                    during a load that fails (ENODEV until the parent is
+ *                    registered), and at least one write must have
+ *                    reached the core during the sweep.
  *
  * After each injected fault the operation either failed, or succeeded if
  * the fault did not fall on a path that can fail it (fail-nth reads 0 once
@@ -79,6 +84,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1255,11 +1261,105 @@ static const char *module_trace(const char *name)
 	return NULL;
 }
 
+/*
+ * A thread that writes UUIDs into the create file of the parent's first
+ * type while a faulted load is registering it: the file works as soon as
+ * it exists, before the registration is complete, and a registration that
+ * fails after that point must not leave a device behind (its vendor goes
+ * with the module).  The core refuses such a create with ENODEV.  The file
+ * is reached below the parent device, which exists before the
+ * registration starts; /sys/class/mdev_bus/<parent> is linked last.
+ */
+#define MAX_RACED	64
+
+struct creator {
+	pthread_t thread;
+	char path[PATH_MAX];
+	/*
+	 * Set by the sweep around each faulted load, and to stop the thread;
+	 * busy: inside a write, so that the sweep knows when the thread is
+	 * idle.  All three accessed with __atomic builtins.
+	 */
+	int armed, stop, busy;
+	/* Over the load that was just armed */
+	int created, refused, other, other_errno;
+	char uuids[MAX_RACED][UUID_LEN + 1];
+};
+
+static void *creator_main(void *arg)
+{
+	struct creator *cr = arg;
+	char uuid[UUID_LEN + 1];
+	ssize_t ret;
+	int fd;
+
+	while (!__atomic_load_n(&cr->stop, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&cr->busy, 1, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&cr->armed, __ATOMIC_SEQ_CST)) {
+			__atomic_store_n(&cr->busy, 0, __ATOMIC_SEQ_CST);
+			usleep(100);
+			continue;
+		}
+		fd = open(cr->path, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			random_uuid(uuid);
+			ret = write(fd, uuid, UUID_LEN);
+			if (ret == UUID_LEN) {
+				if (cr->created < MAX_RACED)
+					memcpy(cr->uuids[cr->created], uuid,
+					       sizeof(uuid));
+				cr->created++;
+			} else if (errno == ENODEV) {
+				cr->refused++;
+			} else {
+				cr->other++;
+				cr->other_errno = errno;
+			}
+			close(fd);
+		}
+		__atomic_store_n(&cr->busy, 0, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+static void creator_arm(struct creator *cr)
+{
+	cr->created = 0;
+	cr->refused = 0;
+	cr->other = 0;
+	__atomic_store_n(&cr->armed, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Waits until the thread is out of any write it started while armed */
+static void creator_disarm(struct creator *cr)
+{
+	__atomic_store_n(&cr->armed, 0, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&cr->busy, __ATOMIC_SEQ_CST))
+		usleep(100);
+}
+
+/*
+ * After a load that succeeded: what the thread created once the parent was
+ * registered is legitimate; remove it, so that the parent is as loaded.
+ */
+static void creator_clean(struct __test_metadata *_metadata,
+			  struct creator *cr)
+{
+	int i;
+
+	for (i = 0; i < cr->created && i < MAX_RACED; i++)
+		EXPECT_EQ(0, mdev_remove(cr->uuids[i]))
+			TH_LOG("raced device %s", cr->uuids[i]);
+	EXPECT_GE(MAX_RACED, cr->created);
+}
+
 FIXTURE(parent_register) {
 	struct fault_ctx c;
 	int fd;
 	bool was_loaded;
 	struct snapshot unloaded;
+	struct creator cr;
+	bool creating;
 };
 
 FIXTURE_VARIANT(parent_register) {
@@ -1308,6 +1408,7 @@ FIXTURE_SETUP(parent_register)
 
 	self->fd = -1;
 	self->was_loaded = false;
+	self->creating = false;
 	if (!why && (!dir || !*dir))
 		why = "MDEV_SAMPLEDIR not set";
 	if (!why && !exists(pathf(path, "%s/%s.ko", dir, variant->parent))) {
@@ -1330,10 +1431,21 @@ FIXTURE_SETUP(parent_register)
 		ASSERT_EQ(0, delete_module(variant->parent));
 	ASSERT_EQ(NULL, module_trace(variant->parent));
 	snap_take(self->c.p, &self->unloaded);
+
+	pathf(self->cr.path,
+	      "/sys/devices/virtual/%s/%s/mdev_supported_types/%s/create",
+	      variant->parent, variant->parent, self->c.p->type);
+	ASSERT_EQ(0, pthread_create(&self->cr.thread, NULL, creator_main,
+				    &self->cr));
+	self->creating = true;
 }
 
 FIXTURE_TEARDOWN(parent_register)
 {
+	if (self->creating) {
+		__atomic_store_n(&self->cr.stop, 1, __ATOMIC_SEQ_CST);
+		pthread_join(self->cr.thread, NULL);
+	}
 	if (self->fd >= 0) {
 		if (self->was_loaded && !module_loaded(variant->parent))
 			EXPECT_EQ(0, finit_module(self->fd));
@@ -1466,7 +1578,7 @@ TEST_F_TIMEOUT(parent_register, sweep, 900)
 	const char *name = variant->parent;
 	struct snapshot loaded;
 	struct sweep sw = {};
-	unsigned int n, left;
+	unsigned int n, left, raced = 0;
 	char label[64];
 	const char *why;
 	int ret;
@@ -1507,9 +1619,22 @@ TEST_F_TIMEOUT(parent_register, sweep, 900)
 			       c->kmsg.first_report);
 	}
 	for (;; n++) {
+		creator_arm(&self->cr);
 		nth_arm(&c->nth, n);
 		ret = finit_module(self->fd);
 		left = nth_disarm(&c->nth);
+		creator_disarm(&self->cr);
+		raced += self->cr.created + self->cr.refused;
+		if (!ret) {
+			creator_clean(_metadata, &self->cr);
+		} else {
+			EXPECT_EQ(0, self->cr.created)
+				TH_LOG("N=%u: the load failed with %s, but %d create(s) during it succeeded",
+				       n, errname(-ret), self->cr.created);
+		}
+		EXPECT_EQ(0, self->cr.other)
+			TH_LOG("N=%u: a create during the load failed with %s, not ENODEV",
+			       n, errname(self->cr.other_errno));
 
 		if (left) {
 			EXPECT_EQ(0, ret)
@@ -1571,6 +1696,12 @@ TEST_F_TIMEOUT(parent_register, sweep, 900)
 	}
 	snprintf(label, sizeof(label), "parent_register.%s", name);
 	sweep_log(_metadata, label, &sw);
+	TH_LOG("%s: %u writes to create reached the core during faulted loads",
+	       name, raced);
+	/* Else the check above was never put to the test */
+	if (sw.done)
+		EXPECT_LT(0, raced)
+			TH_LOG("no create during any faulted load of %s", name);
 }
 
 TEST_HARNESS_MAIN
