@@ -15,6 +15,7 @@
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 #include <linux/vfio.h>
+#include <linux/wait_bit.h>
 
 /**
  * DOC: classic callbacks or an mdev driver of your own
@@ -277,8 +278,32 @@ static void vfio_mdev_dma_unmap(struct vfio_device *vdev, u64 iova,
 		ops->dma_unmap(mdev, iova, length);
 }
 
+/*
+ * VFIO devices not yet released.  The last reference to one may be put after
+ * its mdev was removed (CONFIG_DEBUG_KOBJECT_RELEASE delays every release by
+ * seconds), and the VFIO core then calls our release through our ops: the
+ * module waits for them before it goes.
+ */
+static atomic_t vfio_mdev_nr_vdevs = ATOMIC_INIT(0);
+
+static int vfio_mdev_init_vdev(struct vfio_device *vdev)
+{
+	/* Pairs with the atomic_dec_and_test() in vfio_mdev_release_vdev() */
+	atomic_inc(&vfio_mdev_nr_vdevs);
+	return 0;
+}
+
+static void vfio_mdev_release_vdev(struct vfio_device *vdev)
+{
+	/* Pairs with wait_var_event() in vfio_mdev_exit() */
+	if (atomic_dec_and_test(&vfio_mdev_nr_vdevs))
+		wake_up_var(&vfio_mdev_nr_vdevs);
+}
+
 static const struct vfio_device_ops vfio_mdev_dev_ops = {
 	.name		= "vfio-mdev",
+	.init		= vfio_mdev_init_vdev,
+	.release	= vfio_mdev_release_vdev,
 	.open_device	= vfio_mdev_open_device,
 	.close_device	= vfio_mdev_close_device,
 	.read		= vfio_mdev_read,
@@ -626,6 +651,12 @@ void vfio_mdev_unmap_user_range(struct mdev_device *mdev, loff_t offset,
 	unmap_mapping_range(vmdev->vdev.inode->i_mapping, offset, len, true);
 }
 EXPORT_SYMBOL_GPL(vfio_mdev_unmap_user_range);
+
+static void __exit vfio_mdev_exit(void)
+{
+	wait_var_event(&vfio_mdev_nr_vdevs, !atomic_read(&vfio_mdev_nr_vdevs));
+}
+module_exit(vfio_mdev_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("VFIO driver for mediated devices with classic callbacks");
