@@ -48,6 +48,7 @@
 #include <linux/uaccess.h>
 #include <linux/unaligned.h>
 #include <linux/vfio.h>
+#include <linux/wait_bit.h>
 #include <drm/drm_fourcc.h>
 #include <drm/drm_plane.h>
 
@@ -1245,6 +1246,27 @@ static void mbochs_request(struct vfio_device *vdev, unsigned int count)
 	mbochs_fire_req_trigger(to_mbochs_state(vdev));
 }
 
+/*
+ * Objects whose release is in this module and may come after their last
+ * put returned: the class, the parent device and each VFIO device.  With
+ * CONFIG_DEBUG_KOBJECT_RELEASE every release is seconds late; the module
+ * waits for them before it goes.
+ */
+static atomic_t mbochs_nr_releases = ATOMIC_INIT(0);
+
+static void mbochs_release_pending(void)
+{
+	/* Pairs with mbochs_released() */
+	atomic_inc(&mbochs_nr_releases);
+}
+
+static void mbochs_released(void)
+{
+	/* Pairs with wait_var_event() in mbochs_exit() */
+	if (atomic_dec_and_test(&mbochs_nr_releases))
+		wake_up_var(&mbochs_nr_releases);
+}
+
 static int mbochs_init_dev(struct vfio_device *vdev)
 {
 	struct mbochs_state *mbochs = to_mbochs_state(vdev);
@@ -1269,6 +1291,8 @@ static int mbochs_init_dev(struct vfio_device *vdev)
 	INIT_LIST_HEAD(&mbochs->planes);
 	mbochs->next_plane_id = 1;
 	mbochs_open_device(vdev);
+	/* The VFIO core calls mbochs_release_dev() from now on */
+	mbochs_release_pending();
 	return 0;
 }
 
@@ -1291,6 +1315,7 @@ static void mbochs_release_dev(struct vfio_device *vdev)
 	kvfree(mbochs->pages);
 	/* Pairs with mbochs_pool_take() in mbochs_init_dev() */
 	mbochs_pool_give(mbochs->type->mbytes);
+	mbochs_released();
 }
 
 static const struct vfio_device_ops mbochs_vfio_ops = {
@@ -1396,8 +1421,14 @@ static struct mdev_driver mbochs_driver = {
 	},
 };
 
+static void mbochs_class_release(const struct class *class)
+{
+	mbochs_released();
+}
+
 static const struct class mbochs_class = {
-	.name	= "mbochs",
+	.name		= "mbochs",
+	.class_release	= mbochs_class_release,
 };
 
 /**
@@ -1417,6 +1448,7 @@ static struct mbochs_host *mbochs_host;
 static void mbochs_host_release(struct device *dev)
 {
 	kfree(container_of(dev, struct mbochs_host, dev));
+	mbochs_released();
 }
 
 static int __init mbochs_init(void)
@@ -1433,6 +1465,7 @@ static int __init mbochs_init(void)
 	ret = class_register(&mbochs_class);
 	if (ret)
 		goto err_driver;
+	mbochs_release_pending();
 
 	host = kzalloc(sizeof(*host), GFP_KERNEL);
 	if (!host) {
@@ -1441,6 +1474,7 @@ static int __init mbochs_init(void)
 	}
 	/* From here on mbochs_host_release() frees @host */
 	device_initialize(&host->dev);
+	mbochs_release_pending();
 	host->dev.class = &mbochs_class;
 	host->dev.release = mbochs_host_release;
 	ret = dev_set_name(&host->dev, "mbochs");
@@ -1467,6 +1501,7 @@ err_class:
 	class_unregister(&mbochs_class);
 err_driver:
 	mdev_unregister_driver(&mbochs_driver);
+	wait_var_event(&mbochs_nr_releases, !atomic_read(&mbochs_nr_releases));
 	return ret;
 }
 
@@ -1480,6 +1515,7 @@ static void __exit mbochs_exit(void)
 	put_device(&mbochs_host->dev);
 	class_unregister(&mbochs_class);
 	mdev_unregister_driver(&mbochs_driver);
+	wait_var_event(&mbochs_nr_releases, !atomic_read(&mbochs_nr_releases));
 }
 
 module_init(mbochs_init);

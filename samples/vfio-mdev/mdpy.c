@@ -31,6 +31,7 @@
 #include <linux/unaligned.h>
 #include <linux/vfio.h>
 #include <linux/vmalloc.h>
+#include <linux/wait_bit.h>
 #include <drm/drm_fourcc.h>
 #include <drm/drm_plane.h>
 
@@ -561,6 +562,27 @@ static void mdpy_request(struct vfio_device *vdev, unsigned int count)
 	mdpy_fire_req_trigger(mdpy);
 }
 
+/*
+ * Objects whose release is in this module and may come after their last
+ * put returned: the class, the parent device and each VFIO device.  With
+ * CONFIG_DEBUG_KOBJECT_RELEASE every release is seconds late; the module
+ * waits for them before it goes.
+ */
+static atomic_t mdpy_nr_releases = ATOMIC_INIT(0);
+
+static void mdpy_release_pending(void)
+{
+	/* Pairs with mdpy_released() */
+	atomic_inc(&mdpy_nr_releases);
+}
+
+static void mdpy_released(void)
+{
+	/* Pairs with wait_var_event() in mdpy_exit() */
+	if (atomic_dec_and_test(&mdpy_nr_releases))
+		wake_up_var(&mdpy_nr_releases);
+}
+
 static int mdpy_init_dev(struct vfio_device *vdev)
 {
 	struct mdpy_state *mdpy = to_mdpy_state(vdev);
@@ -576,6 +598,8 @@ static int mdpy_init_dev(struct vfio_device *vdev)
 
 	mutex_init(&mdpy->lock);
 	mdpy_reset(mdpy);
+	/* The VFIO core calls mdpy_release_dev() from now on */
+	mdpy_release_pending();
 	return 0;
 }
 
@@ -587,6 +611,7 @@ static void mdpy_release_dev(struct vfio_device *vdev)
 	mutex_destroy(&mdpy->lock);
 	/* Pairs with the vmalloc_user() in mdpy_init_dev() */
 	vfree(mdpy->fb);
+	mdpy_released();
 }
 
 static const struct vfio_device_ops mdpy_vfio_ops = {
@@ -683,8 +708,14 @@ static struct mdev_driver mdpy_driver = {
 	},
 };
 
+static void mdpy_class_release(const struct class *class)
+{
+	mdpy_released();
+}
+
 static const struct class mdpy_class = {
-	.name	= "mdpy",
+	.name		= "mdpy",
+	.class_release	= mdpy_class_release,
 };
 
 /**
@@ -705,6 +736,7 @@ static struct mdpy_host *mdpy_host;
 static void mdpy_host_release(struct device *dev)
 {
 	kfree(container_of(dev, struct mdpy_host, dev));
+	mdpy_released();
 }
 
 static int __init mdpy_init(void)
@@ -721,6 +753,7 @@ static int __init mdpy_init(void)
 	ret = class_register(&mdpy_class);
 	if (ret)
 		goto err_driver;
+	mdpy_release_pending();
 
 	host = kzalloc(sizeof(*host), GFP_KERNEL);
 	if (!host) {
@@ -729,6 +762,7 @@ static int __init mdpy_init(void)
 	}
 	/* From here on mdpy_host_release() frees @host */
 	device_initialize(&host->dev);
+	mdpy_release_pending();
 	host->dev.class = &mdpy_class;
 	host->dev.release = mdpy_host_release;
 	ret = dev_set_name(&host->dev, "mdpy");
@@ -754,6 +788,7 @@ err_class:
 	class_unregister(&mdpy_class);
 err_driver:
 	mdev_unregister_driver(&mdpy_driver);
+	wait_var_event(&mdpy_nr_releases, !atomic_read(&mdpy_nr_releases));
 	return ret;
 }
 
@@ -767,6 +802,7 @@ static void __exit mdpy_exit(void)
 	put_device(&mdpy_host->dev);
 	class_unregister(&mdpy_class);
 	mdev_unregister_driver(&mdpy_driver);
+	wait_var_event(&mdpy_nr_releases, !atomic_read(&mdpy_nr_releases));
 }
 
 module_init(mdpy_init);

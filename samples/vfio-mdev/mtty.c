@@ -32,6 +32,7 @@
 #include <linux/anon_inodes.h>
 #include <linux/atomic.h>
 #include <linux/bitops.h>
+#include <linux/completion.h>
 #include <linux/device.h>
 #include <linux/eventfd.h>
 #include <linux/file.h>
@@ -210,8 +211,21 @@ struct mtty_card {
 	struct mdev_type *type_list[MTTY_MAX_PORTS];
 };
 
+/*
+ * The class is released after class_unregister() returns, seconds later
+ * with CONFIG_DEBUG_KOBJECT_RELEASE, through mtty_class_release(): the
+ * module waits for it before it goes.
+ */
+static DECLARE_COMPLETION(mtty_class_released);
+
+static void mtty_class_release(const struct class *class)
+{
+	complete(&mtty_class_released);
+}
+
 static const struct class mtty_class = {
 	.name = MTTY_NAME,
+	.class_release = mtty_class_release,
 };
 
 static struct mtty_card *mtty_card;
@@ -1552,6 +1566,7 @@ err_destroy_device:
 	device_unregister(card->dev);
 err_unregister_class:
 	class_unregister(&mtty_class);
+	wait_for_completion(&mtty_class_released);
 err_free_card:
 	kfree(card);
 	return ret;
@@ -1566,6 +1581,7 @@ static void __exit mtty_exit(void)
 	device_unregister(card->dev);
 	class_unregister(&mtty_class);
 	kfree(card);
+	wait_for_completion(&mtty_class_released);
 }
 
 module_init(mtty_init);
