@@ -35,8 +35,9 @@
  * write, ioctl and mmap; opening and closing simply succeed).  DMA goes
  * through vfio_mdev_pin_pages(), vfio_mdev_unpin_pages() and
  * vfio_mdev_dma_rw(); a parent that pins pages must implement
- * &mdev_parent_ops.dma_unmap, which is only called while the device is
- * open, and unpin what is left in its close_device.
+ * &mdev_parent_ops.dma_unmap, which is called from just before its
+ * open_device until its close_device has returned, and unpin what is left
+ * in its close_device.
  * vfio_mdev_unmap_user_range() revokes user mappings of the device so that
  * they fault again.  VFIO migration (v2) goes through the migration
  * callbacks, since the VFIO core answers the migration features before any
@@ -266,6 +267,10 @@ static void vfio_mdev_request(struct vfio_device *vdev, unsigned int count)
  * Pages can only be pinned while the device is open and must be unpinned
  * by close_device, so the parent is spared the calls outside that span:
  * iommufd, for one, unmaps everything when it detaches a closed device.
+ * Inside it the calls are not serialized with open_device and close_device:
+ * type1 calls us holding the lock of its device list, and a parent pinning
+ * from open_device takes the IOMMU's lock, which type1 holds when it takes
+ * the list's; waiting here for open_device could deadlock.
  */
 static void vfio_mdev_dma_unmap(struct vfio_device *vdev, u64 iova,
 				u64 length)

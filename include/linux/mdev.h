@@ -263,8 +263,14 @@ static inline struct device *mdev_dev(struct mdev_device *mdev)
  *           device is closed.
  * @dma_unmap: (optional) user space unmapped IOVA range [@iova,
  *             @iova + @length): unpin every page pinned inside it before
- *             returning.  Only called while the device is open, as pages
- *             can only be pinned then and close_device unpins the rest.
+ *             returning.  Called from just before @open_device is called
+ *             until @close_device has returned, the span in which pages
+ *             can be pinned: so also before and while @open_device runs
+ *             (it may pin already) and while @close_device runs.  Not
+ *             serialized with them: the VFIO core calls it with its IOMMU
+ *             locks held, which pinning takes, so it must not wait for
+ *             @open_device or @close_device; the parent guards its record
+ *             of pinned pages with a lock of its own.
  * @migration_flags: %VFIO_MIGRATION_STOP_COPY, optionally with
  *                   %VFIO_MIGRATION_P2P and %VFIO_MIGRATION_PRE_COPY, when
  *                   the device supports VFIO migration; else 0
