@@ -50,8 +50,12 @@
 #define MDEV_DEVICES		"/sys/bus/mdev/devices"
 #define UUID_LEN		36
 #define MAX_TYPES		16
-/* How long sysfs may take to settle after a write before it is a failure */
-#define SETTLE_MS		2000
+/*
+ * How long sysfs may take to settle after a write before it is a failure:
+ * a vendor may give an instance back only at the release (mbochs), which
+ * CONFIG_DEBUG_KOBJECT_RELEASE delays by up to 4 s
+ */
+#define SETTLE_MS		10000
 #define NOBODY			65534
 /* The races: threads, and how long they run */
 #define RACE_THREADS		4
