@@ -20,6 +20,9 @@ tools=(
 	qemu-system-x86 busybox-static mdevctl
 	gcc-s390x-linux-gnu gnuplot-nox dkms udev
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+	# make htmldocs (35-htmldocs): Documentation/sphinx/requirements.txt
+	# (Sphinx, alabaster, pyyaml) and dot(1), without which kfigure warns
+	python3-sphinx python3-yaml graphviz
 )
 
 need_update=1

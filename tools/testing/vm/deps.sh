@@ -18,12 +18,13 @@ ok() {
 	[ -f "/lib/modules/$rel/build/Makefile" ] && [ -f "/lib/modules/$rel/modules.dep" ] &&
 		[ -r "/boot/vmlinuz-$rel" ] && [ -f /usr/src/linux-source-6.12.tar.xz ] || return 1
 	for c in gcc make bc bison flex cpio rsync xz depmod qemu-system-x86_64 busybox mdevctl \
-		 sparse dkms s390x-linux-gnu-gcc virsh libvirtd; do
+		 sparse dkms s390x-linux-gnu-gcc virsh libvirtd sphinx-build dot; do
 		command -v "$c" >/dev/null || return 1
 	done
 	st=$(dpkg-query -W -f='${Status}\n' linux-source-6.12 busybox-static \
 		qemu-system-x86 libelf-dev libssl-dev udev \
-		libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients 2>/dev/null) || return 1
+		libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients \
+		python3-sphinx python3-yaml 2>/dev/null) || return 1
 	grep -vq 'install ok installed' <<<"$st" && return 1
 	return 0
 }
