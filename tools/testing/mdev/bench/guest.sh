@@ -6,33 +6,44 @@
 # (Debian's, loaded by modprobe) with ours (loaded by path), each driven by
 # a copy of mdev_bench.ko built against the matching linux/mdev.h.
 #
-# The two cores take turns for each measurement (upstream core-only, ours
-# core-only, ours with VFIO, upstream with VFIO, then rounds of VFIO
-# access), so that a change in the load of the shared host weighs on both
-# alike.
+# Two kinds of run.  The measured run (the default) takes no trace: after
+# a warm-up of both cores, each lifecycle (create N devices in blocks,
+# measure memory, remove them in blocks) runs REPS times per core and mode,
+# and VFIO access (open and close, pread) ROUNDS times per core, always in
+# an A B B A order (ours, upstream, upstream, ours, ours, upstream ...), so
+# that neither core always goes first and a slow spell of the shared host
+# falls on both alike.  Then the scale run, core only: ours creates
+# SCALE_N devices and removes them, then upstream creates for as long as
+# ours took to create its SCALE_N and removes what it made.  The traced
+# run (MDEV_BENCH_TRACE=1) takes no timings: function_graph of create and
+# remove at 0 and at N devices and of VFIO open and close, for both cores,
+# as a separate boot (tracing rewrites kernel text, which TCG must then
+# translate again, and would inflate whatever is timed after it).
 #
-# Writes raw figures, one a line, to $MDEV_BENCH_OUT/raw.txt:
-#   <core> <mode> create <devices after the block> <mean> <median> <max> (us)
-#   <core> <mode> remove <devices before the block> <mean> <median> <max>
+# Writes raw figures, one a line, to $MDEV_BENCH_OUT/raw.txt, each after
+# "<core> <mode> <rep>" (mode: core, vfio, classic or scale; rep: 1, 2 ...):
+#   create <devices after the block> <mean> <median> <max> (us)
+#   remove <devices before the block> <mean> <median> <max>
 #        <mean of the write alone> (us)
-#   <core> <mode> mem <devices> <slab object bytes> <Slab+Percpu bytes>
+#   mem <devices> <slab object bytes> <Slab+Percpu bytes>
 #        <MemFree drop bytes>   (per device)
-#   <core> <mode> open <mean> <median> (us) / close <mean> (us)
-#   <core> <mode> pread <median> <min> <mean> (ns/op over batches of 1000)
-#        (open, close and pread once per round)
-#   <core> <mode> trace-create@<N>|trace-remove@<N> <depth> <call path>
+#   open <mean> <median> (us)
+#   close <mean> <median> <median device fd> <median group fd>
+#        <median container fd> (us)
+#   pread <median> <first> <mean> (ns/op over batches of 1000)
+#   trace-create@<N>|trace-remove@<N>|trace-open <depth> <call path>
 #        <calls> <total us> <self us> <median us> <median self us>
-#        (function_graph of TRACE_OPS operations with N devices present,
-#        when MDEV_BENCH_TRACE=1; see trace_run)
-# and prints the table of report.sh at the end.
+#        (the traced run only; see trace_run)
+# and, in a guest-only run, prints the table of report.sh at the end.
 #
 # Environment: MDEV_BENCH_N (devices, default 10000), MDEV_BENCH_BLOCK
-# (default 1000), MDEV_BENCH_OPEN (open iterations, default 200),
-# MDEV_BENCH_PREAD (preads, default 100000, timed in batches of 1000),
-# MDEV_BENCH_ROUNDS (rounds of open and pread of the three, default 5),
-# MDEV_BENCH_TRACE (1: also trace where create and remove spend their time,
-# MDEV_BENCH_TRACE_OPS operations at 0 and at N devices, default 100; as
-# many untimed operations warm up each timed run),
+# (default 1000), MDEV_BENCH_REPS (lifecycles per core and mode, default
+# 3), MDEV_BENCH_SCALE_N (default 100000; 0: no scale run),
+# MDEV_BENCH_OPEN (open iterations, default 200), MDEV_BENCH_PREAD
+# (preads, default 100000, timed in batches of 1000), MDEV_BENCH_ROUNDS
+# (rounds of VFIO access per core, default 4), MDEV_BENCH_TRACE (1: the
+# traced run instead), MDEV_BENCH_TRACE_OPS (operations traced, default
+# 100; also the untimed operations that warm up each timed run),
 # MDEV_BENCH_OUT (default $MDEV_SCRATCH/bench).  When run.sh made
 # $MDEV_SCRATCH/sync, the timed commands stop at sync points for run.sh to
 # read the VM's host CPU time (see mdev_bench_load.c), and run.sh prints the
@@ -48,7 +59,9 @@ BLOCK=${MDEV_BENCH_BLOCK:-1000}
 OPEN_ITERS=${MDEV_BENCH_OPEN:-200}
 PREAD_CALLS=${MDEV_BENCH_PREAD:-100000}
 PREAD_BATCH=1000
-ACCESS_ROUNDS=${MDEV_BENCH_ROUNDS:-5}
+ACCESS_ROUNDS=${MDEV_BENCH_ROUNDS:-4}
+REPS=${MDEV_BENCH_REPS:-3}
+SCALE_N=${MDEV_BENCH_SCALE_N:-100000}
 TRACE=${MDEV_BENCH_TRACE:-0}
 TRACE_OPS=${MDEV_BENCH_TRACE_OPS:-100}
 SEED=20241122
@@ -69,15 +82,15 @@ else
 	unset MDEV_BENCH_SYNC
 fi
 
-# The load generator, for the timed runs of <core> <mode>, and untimed
+# The load generator, for the timed runs of <core> <mode> <rep>, and untimed
 untimed() { MDEV_BENCH_SYNC='' "$load" "$@"; }
 timed() {
-	local core=$1 mode=$2
-	shift 2
-	MDEV_BENCH_TAG="$core $mode" "$load" "$@" | tag "$core" "$mode"
+	local core=$1 mode=$2 rep=$3
+	shift 3
+	MDEV_BENCH_TAG="$core $mode $rep" "$load" "$@" | tag "$core $mode $rep"
 }
 
-log() { echo "# $(cut -d' ' -f1 /proc/uptime)s: $*"; }
+log() { echo "# $(cut -d' ' -f1 /proc/uptime)s: $*" >&2; }
 
 loaded() { grep -q "^$1 " /proc/modules; }
 
@@ -107,9 +120,13 @@ use_core() {
 	is_core "$1" || { echo "the live mdev.ko is not $1's" >&2; return 1; }
 }
 
-# Load the benchmark driver of <core>/<mode> (core, vfio or classic).
+# Load the benchmark driver of <core>/<mode> (core, vfio, classic; scale
+# is core).
 load_bench() {
 	case $2 in
+	core|scale)
+		insmod "$build/$1/mdev_bench.ko" mode=core
+		;;
 	classic)
 		insmod "$our_vfio_mdev"
 		insmod "$build/classic/mdev_bench.ko"
@@ -141,13 +158,13 @@ meminfo() {
 	' /proc/meminfo
 }
 
-tag() { sed -u "s/^/$1 $2 /" | tee -a "$raw"; }
+tag() { sed -u "s/^/$1 /" | tee -a "$raw"; }
 
 # What function_graph records: the core, VFIO and the benchmark driver
 # whole, and the driver-core and sysfs steps they call.  A short list keeps
 # the tracer cheap to switch on under TCG.
 trace_funcs=(
-	:mod:mdev :mod:vfio :mod:vfio_mdev :mod:mdev_bench
+	:mod:mdev :mod:vfio :mod:vfio_mdev :mod:mdev_bench :mod:vfio_iommu_type1
 	device_initialize dev_set_name device_add device_del put_device
 	device_release device_driver_attach device_release_driver
 	bus_add_device bus_remove_device bus_probe_device bus_notify
@@ -181,7 +198,7 @@ trace_run() {
 	echo 1 >$tracefs/tracing_on
 	"$@" >/dev/null
 	echo 0 >$tracefs/tracing_on
-	awk -v pre="$core $mode $what" '
+	awk -v pre="$core $mode 0 $what" '
 	function name_of(b) { sub(/\(.*/, "", b); sub(/ \[.*$/, "", b); return b }
 	function record(p, dur, self) {
 		if (!(p in calls))
@@ -240,88 +257,137 @@ trace_run() {
 }
 
 # Create and remove TRACE_OPS devices, untimed.  Under TCG the first run
-# of kernel code pays for its translation, and switching function_graph
-# on and off rewrites kernel text, which throws the translations of those
-# pages away: without this, the first block timed after loading a module
-# or tracing would carry that cost.
+# of kernel code pays for its translation: without this, the first block
+# timed after loading a module would carry that cost.
 warm_up() {
 	untimed create "$type_dir" "$TRACE_OPS" "$TRACE_OPS" "$tmp/warm" >/dev/null
 	untimed remove "$tmp/warm" "$TRACE_OPS" "$SEED" >/dev/null
 }
 
-# Where create and remove spend their time, with few and with N devices.
-trace_lifecycle() {
-	local core=$1 mode=$2 at=$3
+# Where create and remove spend their time, with few and with N devices,
+# and VFIO open and close (vfio mode); nothing of it timed.
+trace_core() {
+	local core=$1 mode=$2 uuid
+	log "$core/$mode: function_graph of $TRACE_OPS creates and removes at 0 and $N devices"
+	use_core "$core"
+	load_bench "$core" "$mode"
 	warm_up
-	trace_run "$core" "$mode" "trace-create@$at" \
+	trace_run "$core" "$mode" trace-create@0 \
 		untimed create "$type_dir" "$TRACE_OPS" "$TRACE_OPS" "$tmp/traced"
-	trace_run "$core" "$mode" "trace-remove@$at" \
+	trace_run "$core" "$mode" trace-remove@0 \
 		untimed remove "$tmp/traced" "$TRACE_OPS" "$SEED"
+	untimed create "$type_dir" "$N" "$N" "$tmp/uuids" >/dev/null
+	trace_run "$core" "$mode" "trace-create@$N" \
+		untimed create "$type_dir" "$TRACE_OPS" "$TRACE_OPS" "$tmp/traced"
+	trace_run "$core" "$mode" "trace-remove@$N" \
+		untimed remove "$tmp/traced" "$TRACE_OPS" "$SEED"
+	untimed remove "$tmp/uuids" "$N" "$SEED" >/dev/null
+	if [ "$mode" != core ]; then
+		untimed create "$type_dir" 1 1 "$tmp/one" >/dev/null
+		uuid=$(cat "$tmp/one")
+		untimed open "$uuid" 10 >/dev/null
+		trace_run "$core" "$mode" trace-open untimed open "$uuid" "$TRACE_OPS"
+		echo 1 >"/sys/bus/mdev/devices/$uuid/remove"
+	fi
+	unload_bench
 }
 
 # Create N devices in blocks, measure memory, remove them in blocks.
+# With a time limit (scale mode), stop creating at the first block after
+# that many ms; prints the guest us the creates took.
 lifecycle() {
-	local core=$1 mode=$2 before after
-	log "$core/$mode: $N creates and removes in blocks of $BLOCK"
+	local core=$1 mode=$2 rep=$3 n=$4 limit=${5:-} before after made
+	log "$core/$mode #$rep: $n creates and removes in blocks of $BLOCK${limit:+, creating for at most ${limit} ms}"
 	use_core "$core"
 	load_bench "$core" "$mode"
-	[ "$TRACE" = 1 ] && trace_lifecycle "$core" "$mode" 0
 	warm_up
 	before=$(meminfo)
-	timed "$core" "$mode" create "$type_dir" "$N" "$BLOCK" "$tmp/uuids"
+	timed "$core" "$mode" "$rep" create "$type_dir" "$n" "$BLOCK" "$tmp/uuids" \
+		$limit >"$tmp/created"
 	after=$(meminfo)
-	echo "$before $after" | awk -v n="$N" -v pre="$core $mode mem $N" '
+	made=$(wc -l <"$tmp/uuids")
+	echo "$before $after" | awk -v n="$made" -v pre="$core $mode $rep mem $made" '
 		{ printf "%s %.0f %.0f %.0f\n", pre, ($4 - $1) / n, ($5 - $2) / n,
-			($3 - $6) / n }' | tee -a "$raw"
-	[ "$TRACE" = 1 ] && trace_lifecycle "$core" "$mode" "$N"
-	warm_up
-	timed "$core" "$mode" remove "$tmp/uuids" "$BLOCK" "$SEED"
+			($3 - $6) / n }' >>"$raw"
+	timed "$core" "$mode" "$rep" remove "$tmp/uuids" "$BLOCK" "$SEED" >/dev/null
 	[ "$(ndevices)" = 0 ] || { echo "devices left after removal" >&2; return 1; }
 	unload_bench
+	# the us spent creating: the sum of block means times block sizes
+	awk '$4 == "create" { t += $6 * ($5 - prev); prev = $5 }
+		END { printf "%.0f\n", t }' \
+		"$tmp/created"
 }
 
 # Open one device through VFIO and read its register.
 vfio_access() {
-	local core=$1 mode=$2 uuid
-	log "$core/$mode: VFIO open x$OPEN_ITERS, pread x$PREAD_CALLS"
+	local core=$1 mode=$2 rep=$3 uuid
+	log "$core/$mode #$rep: VFIO open x$OPEN_ITERS, pread x$PREAD_CALLS"
 	use_core "$core"
 	load_bench "$core" "$mode"
 	warm_up
 	untimed create "$type_dir" 1 1 "$tmp/one" >/dev/null
 	uuid=$(cat "$tmp/one")
-	timed "$core" "$mode" open "$uuid" "$OPEN_ITERS"
-	timed "$core" "$mode" pread "$uuid" "$PREAD_CALLS" "$PREAD_BATCH"
+	untimed open "$uuid" 10 >/dev/null
+	timed "$core" "$mode" "$rep" open "$uuid" "$OPEN_ITERS" >/dev/null
+	timed "$core" "$mode" "$rep" pread "$uuid" "$PREAD_CALLS" "$PREAD_BATCH" >/dev/null
 	echo 1 >"/sys/bus/mdev/devices/$uuid/remove"
 	unload_bench
 }
 
+# The order of the k-th pair of turns (from 1) of two contestants:
+# A B, B A, A B ..., i.e. A B B A A B
+abba() { if [ $(($1 % 2)) = 1 ]; then echo "$2 $3"; else echo "$3 $2"; fi; }
+
 modprobe vfio
 modprobe vfio_iommu_type1
-log "benchmark: N=$N block=$BLOCK on $(uname -r), $(nproc) CPUs"
+log "benchmark: N=$N block=$BLOCK reps=$REPS scale=$SCALE_N trace=$TRACE on $(uname -r), $(nproc) CPUs"
 {
-	echo "# kernel $(uname -r); N=$N block=$BLOCK open=$OPEN_ITERS pread=$PREAD_CALLS in batches of $PREAD_BATCH"
+	echo "# kernel $(uname -r); N=$N block=$BLOCK reps=$REPS scale=$SCALE_N open=$OPEN_ITERS pread=$PREAD_CALLS in batches of $PREAD_BATCH rounds=$ACCESS_ROUNDS"
 	echo "# upstream mdev.ko: $(modinfo -n mdev) srcversion $(modinfo -F srcversion mdev)"
-	echo "# our mdev.ko: $our_mdev srcversion $(modinfo -F srcversion "$our_mdev")"
+	echo "# our mdev.ko: $our_mdev sha256 $(sha256sum <"$our_mdev" | cut -c1-16)"
 } >>"$raw"
 
-# In the order A B B A, and rounds in alternate orders, so that neither
-# core always goes first, nor a slow spell of the shared host falls on one.
-lifecycle upstream core
-lifecycle ours core
-lifecycle ours vfio
-lifecycle upstream vfio
-for round in $(seq "$ACCESS_ROUNDS"); do
-	if [ $((round % 2)) = 1 ]; then
-		vfio_access upstream vfio
-		vfio_access ours vfio
-		vfio_access ours classic
-	else
-		vfio_access ours classic
-		vfio_access ours vfio
-		vfio_access upstream vfio
+if [ "$TRACE" = 1 ]; then
+	for mode in core vfio; do
+		for core in $(abba 1 ours upstream); do
+			trace_core "$core" "$mode"
+		done
+	done
+else
+	# Warm-up: one small untimed lifecycle and access of each core and
+	# mode, so that no timed run is the first to execute any of it.
+	for mode in core vfio; do
+		for core in ours upstream; do
+			use_core "$core"
+			load_bench "$core" "$mode"
+			warm_up
+			unload_bench
+		done
+	done
+
+	# A turn is one lifecycle, the first of each mode ours
+	for mode in core vfio; do
+		for rep in $(seq "$REPS"); do
+			for core in $(abba "$rep" ours upstream); do
+				lifecycle "$core" "$mode" "$rep" "$N" >/dev/null
+			done
+		done
+	done
+	for rep in $(seq "$ACCESS_ROUNDS"); do
+		for who in $(abba "$rep" ours/vfio upstream/vfio) ours/classic; do
+			vfio_access "${who%/*}" "${who#*/}" "$rep"
+		done
+	done
+
+	# Scale, core only: upstream gets the time ours took to create
+	if [ "$SCALE_N" -gt 0 ]; then
+		spent=$(lifecycle ours scale 1 "$SCALE_N")
+		limit=$(( (spent + 999) / 1000 ))
+		echo "# scale: ours created $SCALE_N in ${spent} us (guest clock); upstream creates for ${limit} ms" >>"$raw"
+		lifecycle upstream scale 1 "$SCALE_N" "$limit" >/dev/null
 	fi
-done
-[ -z "${MDEV_BENCH_SYNC:-}" ] || MDEV_BENCH_TAG="rig sync" "$load" sync-cost 20
+	[ -z "${MDEV_BENCH_SYNC:-}" ] || MDEV_BENCH_TAG="rig sync 0" "$load" sync-cost 20
+fi
 loaded mdev && rmmod mdev
 log "done"
 

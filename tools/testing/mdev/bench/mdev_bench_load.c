@@ -4,11 +4,14 @@
  * devices through sysfs, opens one through VFIO and reads its region,
  * timing each operation with clock_gettime(CLOCK_MONOTONIC).
  *
- *   mdev_bench_load create TYPE_DIR N BLOCK UUID_FILE
+ *   mdev_bench_load create TYPE_DIR N BLOCK UUID_FILE [MS]
  *	Writes N fresh UUIDs into TYPE_DIR/create, one pwrite() each on a
  *	single file descriptor.  Prints, for every BLOCK creations,
  *	"create <devices after the block> <mean us> <median us> <max us>",
- *	and saves the UUIDs, one a line, in UUID_FILE.
+ *	and saves the UUIDs, one a line, in UUID_FILE.  With MS, stops at
+ *	the first block boundary after creating for MS milliseconds (by
+ *	the guest's clock, the writes alone), however few devices that
+ *	made: how far a core gets in a time budget.
  *
  *   mdev_bench_load remove UUID_FILE BLOCK SEED
  *	Removes every device of UUID_FILE in an order shuffled by SEED (0:
@@ -21,7 +24,9 @@
  *	Opens the container, the group and the device through the VFIO group
  *	API ITERATIONS times, closing all three each time.  Prints
  *	"open <mean us> <median us>" (container open to device fd) and
- *	"close <mean us>" (the three closes).
+ *	"close <mean us> <median us> <device us> <group us> <container us>"
+ *	(the three closes together, then each alone, medians): a mean is
+ *	at the mercy of one iteration during which the VM lost the host CPU.
  *
  *   mdev_bench_load pread UUID CALLS BATCH
  *	Opens the device once, then reads the 4-byte register at the start
@@ -225,8 +230,10 @@ static void sync_point(const char *fmt, ...)
 }
 
 static int cmd_create(const char *type_dir, unsigned long n,
-		      unsigned long block, const char *uuid_file)
+		      unsigned long block, const char *uuid_file,
+		      double limit_us)
 {
+	double spent = 0;
 	char path[PATH_MAX], uuid[UUID_LEN + 1];
 	double *lat = calloc(block, sizeof(*lat));
 	FILE *out = fopen(uuid_file, "w");
@@ -251,6 +258,7 @@ static int cmd_create(const char *type_dir, unsigned long n,
 			die("create #%lu (%s)", i + 1, uuid);
 		t1 = now_us();
 		lat[i % block] = t1 - t0;
+		spent += t1 - t0;
 		fprintf(out, "%s\n", uuid);
 
 		if ((i + 1) % block == 0 || i + 1 == n) {
@@ -261,6 +269,8 @@ static int cmd_create(const char *type_dir, unsigned long n,
 			printf("create %lu %.1f %.1f %.1f\n", i + 1, s.mean,
 			       s.median, s.max);
 			fflush(stdout);
+			if (limit_us > 0 && spent >= limit_us)
+				break;
 		}
 	}
 	close(fd);
@@ -396,41 +406,65 @@ static void vfio_open(const char *group, const char *uuid,
 		die("VFIO_GROUP_GET_DEVICE_FD");
 }
 
-static void vfio_close(struct vfio_fds *f)
+/* Each close alone, in us, into @us[0..2] when @us is not NULL */
+static void vfio_close(struct vfio_fds *f, double *us)
 {
-	close(f->device);
-	close(f->group);
-	close(f->container);
+	int fds[3] = { f->device, f->group, f->container };
+	double t = now_us(), t1;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		close(fds[i]);
+		t1 = now_us();
+		if (us)
+			us[i] = t1 - t;
+		t = t1;
+	}
 }
 
 static int cmd_open(const char *uuid, unsigned long iterations)
 {
 	double *lat = calloc(iterations, sizeof(*lat));
-	double closing = 0;
+	/* the three closes together, then the device, group, container fd */
+	double *cl[4];
+	struct stats c[4];
 	char group[PATH_MAX];
 	struct vfio_fds f;
 	struct stats s;
 	unsigned long i;
+	int k;
 
+	for (k = 0; k < 4; k++) {
+		cl[k] = calloc(iterations, sizeof(*cl[k]));
+		if (!cl[k])
+			die("calloc");
+	}
 	if (!lat)
 		die("calloc");
 	group_path(uuid, group, sizeof(group));
 	sync_point("open begin %lu", iterations);
 	for (i = 0; i < iterations; i++) {
-		double t0, t1;
+		double t0, t1, us[3];
 
 		t0 = now_us();
 		vfio_open(group, uuid, &f);
 		t1 = now_us();
-		vfio_close(&f);
-		closing += now_us() - t1;
+		vfio_close(&f, us);
 		lat[i] = t1 - t0;
+		cl[0][i] = us[0] + us[1] + us[2];
+		for (k = 0; k < 3; k++)
+			cl[k + 1][i] = us[k];
 	}
 	sync_point("open end %lu", iterations);
 	s = stats_of(lat, iterations);
+	for (k = 0; k < 4; k++)
+		c[k] = stats_of(cl[k], iterations);
 	printf("open %.1f %.1f\n", s.mean, s.median);
-	printf("close %.1f\n", closing / iterations);
+	printf("close %.1f %.1f %.1f %.1f %.1f\n", c[0].mean, c[0].median,
+	       c[1].median, c[2].median, c[3].median);
 	free(lat);
+	for (k = 0; k < 4; k++)
+		free(cl[k]);
 	return 0;
 }
 
@@ -471,7 +505,7 @@ static int cmd_pread(const char *uuid, unsigned long calls,
 		per_op[r] = (now_us() - t0) * 1e3 / todo;
 	}
 	sync_point("pread end %lu", calls);
-	vfio_close(&f);
+	vfio_close(&f, NULL);
 	s = stats_of(per_op, runs);
 	printf("pread %.0f %.0f %.0f\n", s.median, per_op[0], s.mean);
 	free(per_op);
@@ -568,7 +602,7 @@ static int cmd_host_sync(const char *dir, pid_t pid, const char *log_file)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: mdev_bench_load create TYPE_DIR N BLOCK UUID_FILE\n"
+		"usage: mdev_bench_load create TYPE_DIR N BLOCK UUID_FILE [MS]\n"
 		"       mdev_bench_load remove UUID_FILE BLOCK SEED\n"
 		"       mdev_bench_load open UUID ITERATIONS\n"
 		"       mdev_bench_load pread UUID CALLS BATCH\n"
@@ -579,9 +613,10 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	if (argc == 6 && !strcmp(argv[1], "create"))
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "create"))
 		return cmd_create(argv[2], parse_ulong(argv[3], "N"),
-				  parse_ulong(argv[4], "BLOCK"), argv[5]);
+				  parse_ulong(argv[4], "BLOCK"), argv[5],
+				  argc == 7 ? 1e3 * parse_ulong(argv[6], "MS") : 0);
 	if (argc == 5 && !strcmp(argv[1], "remove"))
 		return cmd_remove(argv[2], parse_ulong(argv[3], "BLOCK"),
 				  parse_num(argv[4], "SEED", true));
