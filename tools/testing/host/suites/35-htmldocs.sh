@@ -167,9 +167,10 @@ out=$obj/Documentation/output
 # The pruned ABI/testing cannot show a What: that another ABI file of the
 # kernel defines too: the kernel's own check for that (get_abi.pl validate,
 # what CONFIG_WARN_ABI_ERRORS runs) reads every ABI file, ours in place of
-# sysfs-bus-vfio-mdev as the patch series does (scripts/mkpatches.sh).
+# sysfs-bus-vfio-mdev as the patch series does (scripts/mkpatches.sh),
+# in a copy of the pristine directory.
 mkdir -p "$tmp/Documentation"
-cp -al "$ksrc/Documentation/ABI" "$tmp/Documentation/ABI"
+cp -r "$ksrc/Documentation/ABI" "$tmp/Documentation/ABI"	# 4 MB; /tmp may be another fs
 [ -f "$repo/Documentation/ABI/testing/sysfs-bus-mdev" ] &&
 	rm -f "$tmp/Documentation/ABI/testing/sysfs-bus-vfio-mdev"
 for a in "${abis[@]}"; do
