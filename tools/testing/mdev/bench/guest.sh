@@ -251,7 +251,7 @@ trace_run() {
 				median(durs, p, calls[p]), median(selfs, p, calls[p])
 		}
 	}
-	' $tracefs/trace | LC_ALL=C sort -k5,5 >>"$raw"
+	' $tracefs/trace | LC_ALL=C sort -k6,6 >>"$raw"
 	echo nop >$tracefs/current_tracer
 	echo >$tracefs/set_ftrace_filter
 }
