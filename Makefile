@@ -121,6 +121,9 @@ demo: all
 	KREL=$$rel MDEV_KREL=$$rel $(VM)/run-vm.sh --kernel stock --timeout 600 \
 		-- tools/testing/vm/demo.sh
 
+# Measures untraced (repetitions in A B B A order, a scale run to 100,000
+# devices); BENCH_ARGS=--trace is the function_graph breakdown, a boot of
+# its own; BENCH_ARGS="--rev HEAD" measures the committed tree.
 bench: modules
 	@$(krel_check); $(krel_say); \
 	KREL=$$rel MDEV_KREL=$$rel $(TOP)/tools/testing/mdev/bench/run.sh --no-build-top $(BENCH_ARGS)
