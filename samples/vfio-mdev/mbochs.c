@@ -39,6 +39,7 @@
 #include <linux/mutex.h>
 #include <linux/overflow.h>
 #include <linux/pci.h>
+#include <linux/refcount.h>
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -197,6 +198,8 @@ struct mbochs_plane {
  * struct mbochs_state - one mbochs device
  * @vdev: the VFIO device; first, as vfio_alloc_device() wants
  * @type: the type, which sets the video memory size
+ * @pool_users: the device until it is removed, and each dma-buf of it:
+ *              its share of the memory pool is given back with the last
  * @vram_size: the size of the video memory and of BAR0
  * @vram_pages: the number of pages of the video memory
  * @lock: protects everything below
@@ -217,6 +220,7 @@ struct mbochs_plane {
 struct mbochs_state {
 	struct vfio_device vdev;
 	const struct mbochs_type *type;
+	refcount_t pool_users;
 	u64 vram_size;
 	unsigned long vram_pages;
 
@@ -257,6 +261,19 @@ static void mbochs_pool_give(unsigned int mbytes)
 	spin_lock(&mbochs_pool_lock);
 	mbochs_pool_free_mb += mbytes;
 	spin_unlock(&mbochs_pool_lock);
+}
+
+/*
+ * A user of a device's share of the pool is done: the device once removed,
+ * a dma-buf once released.  Not tied to the release of the VFIO device,
+ * which anyone holding a reference (or CONFIG_DEBUG_KOBJECT_RELEASE) may
+ * delay: available_instances is back as soon as nothing uses the memory.
+ */
+static void mbochs_pool_put_user(struct mbochs_state *mbochs)
+{
+	/* Pairs with mbochs_pool_take() in mbochs_init_dev() */
+	if (refcount_dec_and_test(&mbochs->pool_users))
+		mbochs_pool_give(mbochs->type->mbytes);
 }
 
 /* Video memory */
@@ -883,6 +900,8 @@ static void mbochs_dmabuf_release(struct dma_buf *buf)
 
 	/* Pairs with the kref_get() in mbochs_ioctl_get_gfx_dmabuf() */
 	mbochs_plane_put(plane);
+	/* Pairs with the refcount_inc() there */
+	mbochs_pool_put_user(mbochs);
 	/* Pairs with the get_device() there; may free @mbochs */
 	vfio_put_device(&mbochs->vdev);
 }
@@ -1161,8 +1180,11 @@ static int mbochs_ioctl_get_gfx_dmabuf(struct mbochs_state *mbochs,
 	exp_info.priv = plane;
 	/* Pairs with the vfio_put_device() in mbochs_dmabuf_release() */
 	get_device(&mbochs->vdev.device);
+	/* Pairs with the mbochs_pool_put_user() there */
+	refcount_inc(&mbochs->pool_users);
 	buf = dma_buf_export(&exp_info);
 	if (IS_ERR(buf)) {
+		mbochs_pool_put_user(mbochs);
 		vfio_put_device(&mbochs->vdev);
 		mbochs_plane_put(plane);
 		return PTR_ERR(buf);
@@ -1278,6 +1300,7 @@ static int mbochs_init_dev(struct vfio_device *vdev)
 		return -ENOSPC;
 
 	mbochs->type = type;
+	refcount_set(&mbochs->pool_users, 1);
 	mbochs->vram_size = (u64)type->mbytes * SZ_1M;
 	mbochs->vram_pages = mbochs->vram_size >> PAGE_SHIFT;
 	mbochs->pages = kvcalloc(mbochs->vram_pages, sizeof(*mbochs->pages),
@@ -1313,8 +1336,6 @@ static void mbochs_release_dev(struct vfio_device *vdev)
 
 	mutex_destroy(&mbochs->lock);
 	kvfree(mbochs->pages);
-	/* Pairs with mbochs_pool_take() in mbochs_init_dev() */
-	mbochs_pool_give(mbochs->type->mbytes);
 	mbochs_released();
 }
 
@@ -1352,6 +1373,7 @@ static int mbochs_probe(struct mdev_device *mdev)
 	return 0;
 
 err_put:
+	mbochs_pool_put_user(mbochs);
 	/* Pairs with vfio_alloc_device() */
 	vfio_put_device(&mbochs->vdev);
 	return ret;
@@ -1363,6 +1385,8 @@ static void mbochs_remove(struct mdev_device *mdev)
 
 	/* Waits until user space has closed the device */
 	vfio_unregister_group_dev(&mbochs->vdev);
+	/* Closed, so its video memory is freed, but dma-bufs may use some */
+	mbochs_pool_put_user(mbochs);
 	/*
 	 * Pairs with vfio_alloc_device() in mbochs_probe(); dma-bufs may
 	 * still hold the state.
