@@ -274,6 +274,7 @@ LV_UDEVD=0
 mdev_unload mtty
 if dev_gone "$u2" && dev_gone "$u3" && [ -z "$(sysfs_devs)" ] &&
    mdev_load mtty && sleep 2 && [ -z "$(sysfs_devs)" ]; then
+	ktap_diag "mtty loaded again, udevd down: in sysfs: '$(sysfs_devs)'; definitions:" $(definitions)
 	ktap_ok "reboot_devices_down"
 else
 	ktap_fail "reboot_devices_down" "in sysfs before udev ran: $(sysfs_devs | tr '\n' ' ')"
@@ -286,6 +287,8 @@ udevadm settle -t 120
 ktap_diag "udevd, coldplug and settle: $(secs "$t" "$(now)") s; in sysfs: $(sysfs_devs | tr '\n' ' ')"
 if dev_is "$u2" &&
    [ "$(basename "$(readlink "/sys/bus/mdev/devices/$u2/mdev_type")")" = mtty-2 ]; then
+	ktap_diag "\$ mdevctl list"
+	mdevctl list 2>&1 | sed 's/^/#   /'
 	ktap_ok "autostart_after_reboot"
 else
 	ktap_fail "autostart_after_reboot" "no $u2 after the coldplug"
