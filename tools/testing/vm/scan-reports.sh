@@ -41,6 +41,9 @@
 #   - an allocation-failure dump, "<comm>: vmalloc error: " or "<comm>:
 #     page allocation failure: ", with the one "Call Trace:" of its
 #     dump_stack().
+# While a bracket is open, the known WARNING is also tolerated from any
+# other task, alone: with CONFIG_DEBUG_KOBJECT_RELEASE the VFIO group's
+# release, which issues it, runs seconds late from a kworker.
 # Any other report inside a bracket is a report, as is any report from
 # another task, or from a log without caller information.  A marker that
 # is not exactly one of the two lines above, a begin without its end, an
@@ -151,6 +154,10 @@ function judge(text, caller, shown,   pid, tpid, isrep, st) {
 	}
 	tpid = (caller ~ /^T[0-9]+$/) ? substr(caller, 2) : ""
 	if (!(tpid in opened)) {
+		# Another task: the known WARNING only (a release the sweep
+		# caused may run late, from a kworker), nothing else.
+		if (tpid != "" && splat(text, tpid, shown, 0))
+			return
 		if (isrep)
 			report(shown " (inside the expected-report bracket of pid " open_brackets() \
 			       ", from " (caller == "" ? "an unknown task: no caller in the log" : caller) ")")
@@ -158,6 +165,15 @@ function judge(text, caller, shown,   pid, tpid, isrep, st) {
 	}
 
 	# From the task of an open bracket: only its known splats.
+	if (splat(text, tpid, shown, 1))
+		return
+	if (isrep)
+		report(shown " (inside the expected-report bracket of pid " tpid ", not a known splat)")
+}
+
+# Whether the record of task tpid is part of a known splat: the known
+# WARNING, and with alloc also an allocation-failure dump.
+function splat(text, tpid, shown, alloc_ok,   st) {
 	st = state[tpid]
 	if (st == "cut") {
 		state[tpid] = st = ""
@@ -165,29 +181,28 @@ function judge(text, caller, shown,   pid, tpid, isrep, st) {
 			known++
 			state[tpid] = "warn"
 			traces[tpid] = 0
-			return
+			return 1
 		}
 		report(cutline[tpid] " (not followed by the known WARNING)")
 	}
 	if (text == "------------[ cut here ]------------") {
 		state[tpid] = "cut"
 		cutline[tpid] = shown
-		return
+		return 1
 	}
 	if (st == "warn" && text ~ /^---\[ end trace [0-9a-f]+ \]---$/) {
 		state[tpid] = ""
-		return
+		return 1
 	}
-	if (text ~ /^[^:]+: (vmalloc error: |page allocation failure: )/) {
+	if (alloc_ok && text ~ /^[^:]+: (vmalloc error: |page allocation failure: )/) {
 		alloc++
 		state[tpid] = "alloc"
 		traces[tpid] = 0
-		return
+		return 1
 	}
 	if ((st == "warn" || st == "alloc") && text == "Call Trace:" && !traces[tpid]++)
-		return
-	if (isrep)
-		report(shown " (inside the expected-report bracket of pid " tpid ", not a known splat)")
+		return 1
+	return 0
 }
 
 FILENAME == kmsgfile {

@@ -248,7 +248,33 @@ newrig
 bracket_begin 321
 warn T400 400
 bracket_end 321
-expect_scan bracket_warn_other_task 1
+expect_scan bracket_known_warn_kworker 0 "known_warns=1 alloc_dumps=0"
+
+# ... the known WARNING only, and only under its own PID
+newrig
+bracket_begin 321
+warn T400 401
+bracket_end 321
+expect_scan bracket_warn_other_task_pid 1
+
+newrig
+bracket_begin 321
+alloc_dump 400
+bracket_end 321
+expect_scan bracket_alloc_other_task 1
+
+newrig
+bracket_begin 321
+warn T400 400 "drivers/vfio/mdev/mdev_core.c:100 mdev_device_remove"
+bracket_end 321
+expect_scan bracket_unknown_warn_other_task 1
+
+# A late known WARNING after the bracket closed is a report
+newrig
+bracket_begin 321
+bracket_end 321
+warn T400 400
+expect_scan known_warn_after_bracket 1
 
 newrig
 bracket_begin 321
