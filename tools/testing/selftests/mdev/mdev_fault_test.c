@@ -532,19 +532,32 @@ static unsigned int nth_disarm(struct nth *nth)
 #define CUT_HERE	"------------[ cut here ]------------"
 #define END_TRACE	"---[ end trace "
 
+/*
+ * Where the reading of one task's records is: the records of several tasks
+ * interleave (a WARN from a kworker among this task's own), and the log
+ * names each record's task with CONFIG_PRINTK_CALLER ("caller=T<pid>").
+ */
+struct kmsg_caller {
+	/* "T<pid>" or "C<cpu>"; "" for a log without callers */
+	char id[16];
+	/* a "cut here" line, held until the next one tells what it begins */
+	bool cut_here;
+	/* inside the known VFIO warning, until its end-of-trace line */
+	bool in_known_warn;
+	/* records left in the stack dump of the last allocation warning */
+	int in_alloc_warn;
+};
+
+#define KMSG_CALLERS	16
+
 struct kmsg {
 	int fd;
 	regex_t report;
 	regex_t alloc_warn;
 	regex_t known_warn;
-	/* a "cut here" line, held until the next one tells what it begins */
-	bool cut_here;
-	/* inside the known VFIO warning, until its end-of-trace line */
-	bool in_known_warn;
+	struct kmsg_caller callers[KMSG_CALLERS];
+	unsigned int next_caller;
 	int known_warns;
-
-	/* records left in the stack dump of the last allocation warning */
-	int in_alloc_warn;
 	int alloc_warns;
 	int reports;
 	char first_report[512];
@@ -586,10 +599,32 @@ static void kmsg_report(struct kmsg *k, const char *msg)
 	fprintf(stderr, "# kernel report: %s\n", msg);
 }
 
+/* The reading state of the task that wrote the record @hdr introduces */
+static struct kmsg_caller *kmsg_caller(struct kmsg *k, const char *hdr)
+{
+	const char *c = strstr(hdr, ",caller=");
+	char id[16] = "";
+	struct kmsg_caller *kc;
+	unsigned int i;
+
+	if (c)
+		snprintf(id, sizeof(id), "%.*s", (int)strcspn(c + 8, ",;"),
+			 c + 8);
+	for (i = 0; i < KMSG_CALLERS; i++)
+		if (!strcmp(k->callers[i].id, id))
+			return &k->callers[i];
+	/* A new one, in the place of the least recent */
+	kc = &k->callers[k->next_caller++ % KMSG_CALLERS];
+	memset(kc, 0, sizeof(*kc));
+	snprintf(kc->id, sizeof(kc->id), "%s", id);
+	return kc;
+}
+
 /* Read what the kernel logged since the last call */
 static void kmsg_poll(struct kmsg *k)
 {
 	char rec[8192], *msg, *nl;
+	struct kmsg_caller *kc;
 	ssize_t len;
 
 	for (;;) {
@@ -605,39 +640,40 @@ static void kmsg_poll(struct kmsg *k)
 		msg = strchr(rec, ';');
 		if (!msg)
 			continue;
-		msg++;
+		*msg++ = '\0';
 		nl = strchr(msg, '\n');
 		if (nl)
 			*nl = '\0';
+		kc = kmsg_caller(k, rec);
 
-		if (k->cut_here) {
-			k->cut_here = false;
+		if (kc->cut_here) {
+			kc->cut_here = false;
 			if (!regexec(&k->known_warn, msg, 0, NULL, 0)) {
 				k->known_warns++;
-				k->in_known_warn = true;
+				kc->in_known_warn = true;
 				fprintf(stderr, "# known VFIO warning, tolerated\n");
 				continue;
 			}
 			kmsg_report(k, CUT_HERE);
 		}
-		if (k->in_known_warn) {
+		if (kc->in_known_warn) {
 			if (!strncmp(msg, END_TRACE, strlen(END_TRACE)))
-				k->in_known_warn = false;
+				kc->in_known_warn = false;
 			else if (!strcmp(msg, "Call Trace:"))
 				continue;
 		}
 		if (!strcmp(msg, CUT_HERE)) {
-			k->cut_here = true;
+			kc->cut_here = true;
 			continue;
 		}
 		if (!regexec(&k->alloc_warn, msg, 0, NULL, 0)) {
 			k->alloc_warns++;
 			/* The header, registers and trace of dump_stack() */
-			k->in_alloc_warn = 16;
+			kc->in_alloc_warn = 16;
 			continue;
 		}
-		if (k->in_alloc_warn > 0) {
-			k->in_alloc_warn--;
+		if (kc->in_alloc_warn > 0) {
+			kc->in_alloc_warn--;
 			if (!strcmp(msg, "Call Trace:"))
 				continue;
 		}
@@ -648,11 +684,14 @@ static void kmsg_poll(struct kmsg *k)
 
 static void kmsg_end(struct kmsg *k)
 {
+	unsigned int i;
+
 	if (k->fd < 0)
 		return;
 	kmsg_poll(k);
-	if (k->cut_here)
-		kmsg_report(k, CUT_HERE);
+	for (i = 0; i < KMSG_CALLERS; i++)
+		if (k->callers[i].cut_here)
+			kmsg_report(k, CUT_HERE);
 	kmsg_mark("expected-report-end", "");
 	close(k->fd);
 	k->fd = -1;
@@ -815,6 +854,31 @@ struct fault_ctx {
 };
 
 /*
+ * At the end of a sweep: exactly @want, whose IOMMU groups were @groups
+ * when the sweep began, but for one more group per warning of the known
+ * VFIO bug (KNOWN_WARN_RE) seen since: each leaks its group.  The warning
+ * comes with the group's release, which may be seconds late
+ * (CONFIG_DEBUG_KOBJECT_RELEASE), so the log is read again meanwhile.
+ */
+static const char *sweep_settle(struct fault_ctx *c,
+				const struct snapshot *want, int groups)
+{
+	long end = now_ms() + SETTLE_EXACT_MS;
+	struct snapshot w = *want, now;
+	const char *why;
+
+	for (;;) {
+		kmsg_poll(&c->kmsg);
+		w.groups = groups + c->kmsg.known_warns;
+		snap_take(c->p, &now);
+		why = snap_diff(&w, &now);
+		if (!why || now_ms() > end)
+			return why;
+		usleep(10000);
+	}
+}
+
+/*
  * The rig's debug kernel (MDEV_VM_KERNEL=debug) has everything a sweep
  * needs: there, what would skip a sweep elsewhere is a failure.
  */
@@ -935,7 +999,7 @@ TEST_F_TIMEOUT(create, sweep, 600)
 	unsigned int n, left;
 	const char *why;
 	ssize_t ret;
-	int fd, err, known;
+	int fd, err, known, groups;
 
 	fd = open(pathf(path, MDEV_CLASS "/%s/mdev_supported_types/%s/create",
 			c->p->name, c->p->type), O_WRONLY | O_CLOEXEC);
@@ -952,6 +1016,7 @@ TEST_F_TIMEOUT(create, sweep, 600)
 	n = sweep_first(&sw, NTH_COUNT - left);
 
 	ASSERT_EQ(0, kmsg_begin(&c->kmsg));
+	groups = c->before.groups;
 	for (;; n++) {
 		random_uuid(uuid);
 		nth_arm(&c->nth, n);
@@ -1016,7 +1081,7 @@ TEST_F_TIMEOUT(create, sweep, 600)
 			break;
 	}
 	close(fd);
-	why = snap_settle_exact(c->p, &c->before);
+	why = sweep_settle(c, &c->before, groups);
 	EXPECT_EQ(NULL, why) TH_LOG("after the sweep: %s", why);
 	sweep_log(_metadata, pathf(path, "create.%s", c->p->name), &sw);
 }
@@ -1228,7 +1293,7 @@ TEST_F_TIMEOUT(open, sweep, 600)
 	unsigned int n, left;
 	struct vfio_fds v;
 	const char *why;
-	int ret;
+	int ret, groups;
 
 	/* How many calls a plain open makes */
 	ASSERT_EQ(0, vfio_prepare(&v, self->uuid, variant->cdev));
@@ -1240,6 +1305,7 @@ TEST_F_TIMEOUT(open, sweep, 600)
 	n = sweep_first(&sw, NTH_COUNT - left);
 
 	ASSERT_EQ(0, kmsg_begin(&c->kmsg));
+	groups = c->before.groups;
 	for (;; n++) {
 		ASSERT_EQ(0, vfio_prepare(&v, self->uuid, variant->cdev));
 		nth_arm(&c->nth, n);
@@ -1286,7 +1352,7 @@ TEST_F_TIMEOUT(open, sweep, 600)
 	}
 	/* Removal would wait forever for an open count that leaked */
 	EXPECT_EQ(0, mdev_remove(self->uuid));
-	why = snap_settle_exact(c->p, &c->before);
+	why = sweep_settle(c, &c->before, groups);
 	EXPECT_EQ(NULL, why) TH_LOG("after the sweep: %s", why);
 	snprintf(name, sizeof(name), "open.%s.%s", c->p->name,
 		 variant->cdev ? "cdev" : "group");
@@ -1745,7 +1811,7 @@ TEST_F_TIMEOUT(parent_register, sweep, 900)
 		if (_metadata->exit_code == KSFT_FAIL || sweep_overrun(&sw, n))
 			break;
 	}
-	why = snap_settle_exact(c->p, &self->unloaded);
+	why = sweep_settle(c, &self->unloaded, self->unloaded.groups);
 	EXPECT_EQ(NULL, why) TH_LOG("after the sweep: %s", why);
 	snprintf(label, sizeof(label), "parent_register.%s", name);
 	sweep_log(_metadata, label, &sw);
