@@ -39,14 +39,14 @@
  * open_device until its close_device has returned, and unpin what is left
  * in its close_device.
  * vfio_mdev_unmap_user_range() revokes user mappings of the device so that
- * they fault again.  VFIO migration (v2) goes through the migration
- * callbacks, since the VFIO core answers the migration features before any
- * ioctl reaches the driver.
+ * they fault again.  VFIO migration (v2) and DMA dirty logging go through
+ * the migration and log callbacks, since the VFIO core answers those
+ * features before any ioctl reaches the driver.
  *
  * Write **your own** &struct mdev_driver, registered with
  * mdev_register_driver() and passed to mdev_register_parent(), when the
- * device needs what the callbacks cannot express: dirty page tracking,
- * other ``VFIO_DEVICE_FEATURE`` features,
+ * device needs what the callbacks cannot express: other
+ * ``VFIO_DEVICE_FEATURE`` features, IOMMU dirty tracking of its own,
  * a device set shared by several devices, or a VFIO device structure of the
  * vendor's own that other code reaches directly.  Existing drivers written
  * for Linux 6.12 (i915 GVT-g, vfio_ccw, vfio_ap) work this way.
@@ -358,6 +358,39 @@ static const struct vfio_migration_ops vfio_mdev_mig_ops = {
 	.migration_get_data_size = vfio_mdev_migration_get_data_size,
 };
 
+static int vfio_mdev_log_start(struct vfio_device *vdev,
+			       struct rb_root_cached *ranges, u32 nnodes,
+			       u64 *page_size)
+{
+	struct mdev_device *mdev = vdev_to_mdev(vdev);
+
+	return mdev_ops(mdev)->log_start(mdev, ranges, nnodes, page_size);
+}
+
+static int vfio_mdev_log_stop(struct vfio_device *vdev)
+{
+	struct mdev_device *mdev = vdev_to_mdev(vdev);
+
+	return mdev_ops(mdev)->log_stop(mdev);
+}
+
+static int vfio_mdev_log_read_and_clear(struct vfio_device *vdev,
+					unsigned long iova,
+					unsigned long length,
+					struct iova_bitmap *dirty)
+{
+	struct mdev_device *mdev = vdev_to_mdev(vdev);
+
+	return mdev_ops(mdev)->log_read_and_clear(mdev, iova, length, dirty);
+}
+
+/* Likewise the DMA logging features, for a parent with the log callbacks. */
+static const struct vfio_log_ops vfio_mdev_log_ops = {
+	.log_start		= vfio_mdev_log_start,
+	.log_stop		= vfio_mdev_log_stop,
+	.log_read_and_clear	= vfio_mdev_log_read_and_clear,
+};
+
 static int vfio_mdev_probe(struct mdev_device *mdev)
 {
 	const struct mdev_parent_ops *ops = mdev_ops(mdev);
@@ -373,6 +406,15 @@ static int vfio_mdev_probe(struct mdev_device *mdev)
 		vmdev->vdev.migration_flags = ops->migration_flags;
 		vmdev->vdev.mig_ops = &vfio_mdev_mig_ops;
 	}
+	/*
+	 * Without IOMMUFD_DRIVER (Debian's 6.12 has no IOMMUFD) the VFIO core
+	 * fails every DMA logging report with -EOPNOTSUPP before asking the
+	 * driver: offering the feature would then make QEMU, which prefers
+	 * device dirty tracking, fail each migration it would otherwise run
+	 * (with enable-migration=on and the container's tracking).
+	 */
+	if (ops->log_start && IS_ENABLED(CONFIG_IOMMUFD_DRIVER))
+		vmdev->vdev.log_ops = &vfio_mdev_log_ops;
 	/* Before registration: the helpers may run as soon as it is opened */
 	dev_set_drvdata(&mdev->dev, vmdev);
 
@@ -485,10 +527,10 @@ static void vfio_mdev_put_driver(struct vfio_mdev_driver *vdrv)
  *
  * Context: process context, may sleep.
  * Return: 0; -%EINVAL if @ops lacks device_api, create or remove, has
- * neither name nor owner, or has migration flags without STOP_COPY or
- * without the migration callbacks; -%EBUSY if another driver on the mdev
- * bus has the name; or another negative errno from registration, in which
- * case nothing was registered.
+ * neither name nor owner, has migration flags without STOP_COPY or without
+ * the migration callbacks, or has some of the log callbacks but not all
+ * three; -%EBUSY if another driver on the mdev bus has the name; or another
+ * negative errno from registration, in which case nothing was registered.
  */
 int vfio_mdev_register_parent(struct mdev_parent *parent, struct device *dev,
 			      const struct mdev_parent_ops *ops,
@@ -504,6 +546,9 @@ int vfio_mdev_register_parent(struct mdev_parent *parent, struct device *dev,
 	    (!(ops->migration_flags & VFIO_MIGRATION_STOP_COPY) ||
 	     !ops->migration_set_state || !ops->migration_get_state ||
 	     !ops->migration_get_data_size))
+		return -EINVAL;
+	if (!ops->log_start != !ops->log_stop ||
+	    !ops->log_start != !ops->log_read_and_clear)
 		return -EINVAL;
 
 	vdrv = vfio_mdev_get_driver(ops);

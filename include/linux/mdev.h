@@ -226,6 +226,9 @@ static inline struct device *mdev_dev(struct mdev_device *mdev)
 	return &mdev->dev;
 }
 
+struct iova_bitmap;
+struct rb_root_cached;
+
 /**
  * struct mdev_parent_ops - callbacks of a classic parent
  * @owner: the module that implements the callbacks; it cannot be unloaded
@@ -286,6 +289,20 @@ static inline struct device *mdev_dev(struct mdev_device *mdev)
  * @migration_get_data_size: (with @migration_flags) store an estimate of
  *                           the data STOP_COPY will produce; returns 0 or a
  *                           negative errno
+ * @log_start: (optional, all three log callbacks or none) start tracking
+ *             the pages the device writes by DMA within the @nnodes IOVA
+ *             ranges of @ranges (an interval tree), in pages of
+ *             *@page_size, which it may round up to what it can track;
+ *             returns 0 or a negative errno.  With them the device offers
+ *             ``VFIO_DEVICE_FEATURE_DMA_LOGGING_*``: QEMU migrates a device
+ *             only with dirty tracking, and a device that never writes
+ *             guest memory tracks honestly by reporting nothing.  Offered
+ *             only on a kernel with ``CONFIG_IOMMUFD_DRIVER``, without
+ *             which the VFIO core cannot report.
+ * @log_stop: stop tracking; returns 0 or a negative errno
+ * @log_read_and_clear: mark in @dirty, with iova_bitmap_set(), the pages
+ *                      written in [@iova, @iova + @length) since the last
+ *                      call, and forget them; returns 0 or a negative errno
  *
  * A classic parent leaves the VFIO side to the generic ``vfio_mdev`` driver;
  * see "overview".  Every callback is called with the device live and bound.
@@ -323,6 +340,12 @@ struct mdev_parent_ops {
 				   enum vfio_device_mig_state *curr_state);
 	int (*migration_get_data_size)(struct mdev_device *mdev,
 				       unsigned long *stop_copy_length);
+
+	int (*log_start)(struct mdev_device *mdev, struct rb_root_cached *ranges,
+			 u32 nnodes, u64 *page_size);
+	int (*log_stop)(struct mdev_device *mdev);
+	int (*log_read_and_clear)(struct mdev_device *mdev, unsigned long iova,
+				  unsigned long length, struct iova_bitmap *dirty);
 };
 
 int vfio_mdev_register_parent(struct mdev_parent *parent, struct device *dev,
