@@ -23,6 +23,12 @@
  * answering only the region accesses, the device ioctls and the migration
  * callbacks through which VFIO migration (v2) carries the UART state.
  *
+ * The card never writes guest memory, which makes two migration features
+ * free and honest: the P2P states (there is no peer-to-peer DMA to quiesce,
+ * so RUNNING_P2P and PRE_COPY_P2P run like RUNNING and PRE_COPY) and DMA
+ * dirty logging that never finds a dirty page.  QEMU migrates a VFIO device
+ * only with dirty tracking, unless forced with enable-migration=on.
+ *
  * To try it:
  *
  *   echo $(uuidgen) > /sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2/create
@@ -175,8 +181,10 @@ struct mtty_migf {
  * @intx_masked: INTx is masked, by user space or automatically
  * @line: some UART requests an interrupt
  * @mig_state: the migration state
- * @saving: the saving session, while in PRE_COPY or STOP_COPY
+ * @saving: the saving session, while in PRE_COPY, PRE_COPY_P2P or STOP_COPY
  * @resuming: the resuming session, while in RESUMING
+ * @logging: DMA dirty logging is on (started and neither stopped nor ended
+ *           by the close of the device)
  * @irq_lock: protects @trigger, so that they are signalled without @lock
  * @trigger: the eventfd of each VFIO interrupt index, or %NULL
  */
@@ -193,6 +201,7 @@ struct mtty_dev {
 	enum vfio_device_mig_state mig_state;
 	struct mtty_migf *saving;
 	struct mtty_migf *resuming;
+	bool logging;
 
 	spinlock_t irq_lock; /* protects @trigger */
 	struct eventfd_ctx *trigger[VFIO_PCI_NUM_IRQS];
@@ -519,10 +528,18 @@ static bool mtty_intx_disabled(const struct mtty_dev *mt)
 
 /* Interrupts */
 
+/* The P2P states only forbid peer-to-peer DMA, which mtty never does. */
 static bool mtty_running(const struct mtty_dev *mt)
 {
-	return mt->mig_state == VFIO_DEVICE_STATE_RUNNING ||
-	       mt->mig_state == VFIO_DEVICE_STATE_PRE_COPY;
+	switch (mt->mig_state) {
+	case VFIO_DEVICE_STATE_RUNNING:
+	case VFIO_DEVICE_STATE_RUNNING_P2P:
+	case VFIO_DEVICE_STATE_PRE_COPY:
+	case VFIO_DEVICE_STATE_PRE_COPY_P2P:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /*
@@ -1013,44 +1030,73 @@ static int mtty_resume_end(struct mtty_dev *mt)
 
 /*
  * The next state on the way from [current] to [target] through the arcs
- * mtty implements: STOP_COPY and PRE_COPY, without P2P.  The saving states
- * are never passed through.  ERROR (0) marks a target that cannot be
- * reached, including the P2P states.
+ * mtty implements: STOP_COPY, PRE_COPY and P2P, so the running and the
+ * stopped states meet only through RUNNING_P2P, and the saving group is
+ * entered from RUNNING or RUNNING_P2P and left from PRE_COPY_P2P towards
+ * STOP_COPY, as the VFIO uAPI orders the arcs.  The saving states are never
+ * passed through.  ERROR (0) marks a target that cannot be reached.
  */
 static const u8 mtty_mig_next[MIG(NR)][MIG(NR)] = {
 	[MIG(STOP)] = {
 		[MIG(STOP)] = MIG(STOP),
-		[MIG(RUNNING)] = MIG(RUNNING),
+		[MIG(RUNNING)] = MIG(RUNNING_P2P),
 		[MIG(STOP_COPY)] = MIG(STOP_COPY),
 		[MIG(RESUMING)] = MIG(RESUMING),
-		[MIG(PRE_COPY)] = MIG(RUNNING),
+		[MIG(RUNNING_P2P)] = MIG(RUNNING_P2P),
+		[MIG(PRE_COPY)] = MIG(RUNNING_P2P),
+		[MIG(PRE_COPY_P2P)] = MIG(RUNNING_P2P),
 	},
 	[MIG(RUNNING)] = {
-		[MIG(STOP)] = MIG(STOP),
+		[MIG(STOP)] = MIG(RUNNING_P2P),
 		[MIG(RUNNING)] = MIG(RUNNING),
-		[MIG(STOP_COPY)] = MIG(STOP),
-		[MIG(RESUMING)] = MIG(STOP),
+		[MIG(STOP_COPY)] = MIG(RUNNING_P2P),
+		[MIG(RESUMING)] = MIG(RUNNING_P2P),
+		[MIG(RUNNING_P2P)] = MIG(RUNNING_P2P),
 		[MIG(PRE_COPY)] = MIG(PRE_COPY),
+		[MIG(PRE_COPY_P2P)] = MIG(RUNNING_P2P),
 	},
 	[MIG(STOP_COPY)] = {
 		[MIG(STOP)] = MIG(STOP),
 		[MIG(RUNNING)] = MIG(STOP),
 		[MIG(STOP_COPY)] = MIG(STOP_COPY),
 		[MIG(RESUMING)] = MIG(STOP),
+		[MIG(RUNNING_P2P)] = MIG(STOP),
 	},
 	[MIG(RESUMING)] = {
 		[MIG(STOP)] = MIG(STOP),
 		[MIG(RUNNING)] = MIG(STOP),
 		[MIG(STOP_COPY)] = MIG(STOP),
 		[MIG(RESUMING)] = MIG(RESUMING),
+		[MIG(RUNNING_P2P)] = MIG(STOP),
 		[MIG(PRE_COPY)] = MIG(STOP),
+		[MIG(PRE_COPY_P2P)] = MIG(STOP),
+	},
+	[MIG(RUNNING_P2P)] = {
+		[MIG(STOP)] = MIG(STOP),
+		[MIG(RUNNING)] = MIG(RUNNING),
+		[MIG(STOP_COPY)] = MIG(STOP),
+		[MIG(RESUMING)] = MIG(STOP),
+		[MIG(RUNNING_P2P)] = MIG(RUNNING_P2P),
+		[MIG(PRE_COPY)] = MIG(RUNNING),
+		[MIG(PRE_COPY_P2P)] = MIG(PRE_COPY_P2P),
 	},
 	[MIG(PRE_COPY)] = {
 		[MIG(STOP)] = MIG(RUNNING),
 		[MIG(RUNNING)] = MIG(RUNNING),
-		[MIG(STOP_COPY)] = MIG(STOP_COPY),
+		[MIG(STOP_COPY)] = MIG(PRE_COPY_P2P),
 		[MIG(RESUMING)] = MIG(RUNNING),
+		[MIG(RUNNING_P2P)] = MIG(RUNNING),
 		[MIG(PRE_COPY)] = MIG(PRE_COPY),
+		[MIG(PRE_COPY_P2P)] = MIG(PRE_COPY_P2P),
+	},
+	[MIG(PRE_COPY_P2P)] = {
+		[MIG(STOP)] = MIG(RUNNING_P2P),
+		[MIG(RUNNING)] = MIG(RUNNING_P2P),
+		[MIG(STOP_COPY)] = MIG(STOP_COPY),
+		[MIG(RESUMING)] = MIG(RUNNING_P2P),
+		[MIG(RUNNING_P2P)] = MIG(RUNNING_P2P),
+		[MIG(PRE_COPY)] = MIG(PRE_COPY),
+		[MIG(PRE_COPY_P2P)] = MIG(PRE_COPY_P2P),
 	},
 };
 
@@ -1063,15 +1109,17 @@ static struct file *mtty_mig_arc(struct mtty_dev *mt,
 
 	if (cur == MIG(STOP) && next == MIG(STOP_COPY))
 		return mtty_save_begin(mt, true);
-	if (cur == MIG(RUNNING) && next == MIG(PRE_COPY))
+	if ((cur == MIG(RUNNING) && next == MIG(PRE_COPY)) ||
+	    (cur == MIG(RUNNING_P2P) && next == MIG(PRE_COPY_P2P)))
 		return mtty_save_begin(mt, false);
-	if (cur == MIG(PRE_COPY) && next == MIG(STOP_COPY)) {
+	if (cur == MIG(PRE_COPY_P2P) && next == MIG(STOP_COPY)) {
 		/* The session goes on; now the state follows the header. */
 		mtty_save_uarts(mt, mt->saving);
 		return NULL;
 	}
 	if ((cur == MIG(STOP_COPY) && next == MIG(STOP)) ||
-	    (cur == MIG(PRE_COPY) && next == MIG(RUNNING))) {
+	    (cur == MIG(PRE_COPY) && next == MIG(RUNNING)) ||
+	    (cur == MIG(PRE_COPY_P2P) && next == MIG(RUNNING_P2P))) {
 		mtty_migf_end(&mt->saving);
 		return NULL;
 	}
@@ -1081,7 +1129,10 @@ static struct file *mtty_mig_arc(struct mtty_dev *mt,
 		ret = mtty_resume_end(mt);
 		return ret ? ERR_PTR(ret) : NULL;
 	}
-	/* RUNNING <-> STOP: a stopped device only holds back interrupts. */
+	/*
+	 * RUNNING_P2P <-> STOP: a stopped device only holds back interrupts.
+	 * Into and out of the P2P states: nothing to quiesce without DMA.
+	 */
 	return NULL;
 }
 
@@ -1158,6 +1209,49 @@ static int mtty_migration_get_data_size(struct mdev_device *mdev,
 
 	*stop_copy_length = MTTY_MIG_SIZE(mt->nr_ports);
 	return 0;
+}
+
+/*
+ * DMA dirty logging, called by the VFIO core through vfio_mdev.  The card
+ * writes no guest memory, so no page is ever dirty; the state is kept only
+ * so that a report outside logging fails as it would on a device that
+ * tracks.
+ */
+
+static int mtty_log_start(struct mdev_device *mdev,
+			  struct rb_root_cached *ranges, u32 nnodes,
+			  u64 *page_size)
+{
+	struct mtty_dev *mt = mdev_get_drvdata(mdev);
+
+	/* Any page size will do: it never has a bit to set. */
+	mutex_lock(&mt->lock);
+	mt->logging = true;
+	mutex_unlock(&mt->lock);
+	return 0;
+}
+
+static int mtty_log_stop(struct mdev_device *mdev)
+{
+	struct mtty_dev *mt = mdev_get_drvdata(mdev);
+
+	mutex_lock(&mt->lock);
+	mt->logging = false;
+	mutex_unlock(&mt->lock);
+	return 0;
+}
+
+static int mtty_log_read_and_clear(struct mdev_device *mdev,
+				   unsigned long iova, unsigned long length,
+				   struct iova_bitmap *dirty)
+{
+	struct mtty_dev *mt = mdev_get_drvdata(mdev);
+	int ret;
+
+	mutex_lock(&mt->lock);
+	ret = mt->logging ? 0 : -EINVAL;
+	mutex_unlock(&mt->lock);
+	return ret;
 }
 
 /* The other ioctls */
@@ -1417,6 +1511,8 @@ static void mtty_close_device(struct mdev_device *mdev)
 	mtty_migf_end(&mt->saving);
 	mtty_migf_end(&mt->resuming);
 	mt->mig_state = VFIO_DEVICE_STATE_RUNNING;
+	/* The next user starts its own logging. */
+	mt->logging = false;
 	mutex_unlock(&mt->lock);
 }
 
@@ -1514,10 +1610,14 @@ static const struct mdev_parent_ops mtty_ops = {
 	.write = mtty_write,
 	.ioctl = mtty_ioctl,
 	.request = mtty_request,
-	.migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_PRE_COPY,
+	.migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+			   VFIO_MIGRATION_PRE_COPY,
 	.migration_set_state = mtty_migration_set_state,
 	.migration_get_state = mtty_migration_get_state,
 	.migration_get_data_size = mtty_migration_get_data_size,
+	.log_start = mtty_log_start,
+	.log_stop = mtty_log_stop,
+	.log_read_and_clear = mtty_log_read_and_clear,
 };
 
 static const char * const mtty_type_names[MTTY_MAX_PORTS] = {

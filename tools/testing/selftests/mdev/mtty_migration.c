@@ -5,8 +5,10 @@
  * reading the data fd to its end) and resumed into another (STOP ->
  * RESUMING, writing the data, -> STOP -> RUNNING); the receiving device's
  * UART registers and FIFO contents are then read back through its regions.
- * Also: PRE_COPY, refused transitions, bad streams, reset, and the
- * argument checks of VFIO_DEVICE_FEATURE.
+ * Also: PRE_COPY, the P2P states (mtty has no DMA, so they run like
+ * RUNNING), DMA dirty logging (which never finds a dirty page), refused
+ * transitions, bad streams, reset, and the argument checks of
+ * VFIO_DEVICE_FEATURE.
  *
  * Needs root, vfio_iommu_type1 and the mtty module loaded; the tests create
  * and remove their own devices.  MTTY_TYPES overrides the directory of
@@ -54,7 +56,9 @@ struct feature {
 		struct vfio_device_feature_migration mig;
 		struct vfio_device_feature_mig_state state;
 		struct vfio_device_feature_mig_data_size size;
-		__u64 pad[2];
+		struct vfio_device_feature_dma_logging_control log;
+		struct vfio_device_feature_dma_logging_report report;
+		__u64 pad[4];
 	};
 };
 
@@ -334,8 +338,8 @@ TEST_F(mtty_mig, feature_args)
 
 	ASSERT_EQ(0, feature(self->src.fd, VFIO_DEVICE_FEATURE_GET |
 			     VFIO_DEVICE_FEATURE_MIGRATION, &f, sizeof(f.mig)));
-	EXPECT_EQ(VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_PRE_COPY,
-		  f.mig.flags);
+	EXPECT_EQ(VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+		  VFIO_MIGRATION_PRE_COPY, f.mig.flags);
 
 	/* PROBE answers for GET and SET of the state */
 	EXPECT_EQ(0, feature(self->src.fd, VFIO_DEVICE_FEATURE_PROBE |
@@ -368,8 +372,8 @@ TEST_F(mtty_mig, feature_args)
 	EXPECT_EQ(-1, ioctl(self->src.fd, VFIO_DEVICE_FEATURE, &f));
 	EXPECT_EQ(EINVAL, errno);
 	/* A feature mtty does not have */
-	EXPECT_EQ(-ENOTTY, feature(self->src.fd, VFIO_DEVICE_FEATURE_GET |
-				   VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, &f, 0));
+	EXPECT_EQ(-ENOTTY, feature(self->src.fd, VFIO_DEVICE_FEATURE_SET |
+				   VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY, &f, 0));
 
 	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->src));
 }
@@ -521,6 +525,252 @@ TEST_F(mtty_mig, precopy)
 	close(fd);
 }
 
+/* Unmask INTx of @m: it fires again at once if a cause is pending. */
+static int unmask_intx(struct mtty *m)
+{
+	struct vfio_irq_set set = {
+		.argsz = sizeof(set),
+		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
+		.index = VFIO_PCI_INTX_IRQ_INDEX,
+		.count = 1,
+	};
+
+	return ioctl(m->fd, VFIO_DEVICE_SET_IRQS, &set) ? -errno : 0;
+}
+
+/* Count of an eventfd, 0 when it was not signalled */
+static __u64 efd_count(int efd)
+{
+	__u64 count;
+
+	return read(efd, &count, sizeof(count)) == sizeof(count) ? count : 0;
+}
+
+/*
+ * The P2P states, on the paths QEMU takes: the source RUNNING ->
+ * RUNNING_P2P -> PRE_COPY_P2P -> PRE_COPY (the stream's head) ->
+ * PRE_COPY_P2P -> STOP_COPY, the destination RESUMING -> RUNNING_P2P ->
+ * RUNNING.  mtty does no DMA, so a P2P state is a running one: the UARTs
+ * work and interrupt; only STOP holds interrupts back.
+ */
+TEST_F(mtty_mig, p2p)
+{
+	__u8 data[4096];
+	ssize_t head, rest;
+	int fd, fd2, efd;
+
+	/* Received bytes keep INTx asserted; it fires at once, and masks */
+	ASSERT_EQ(0, program_source(&self->src));
+	efd = eventfd(0, EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, set_intx(&self->src, efd));
+	EXPECT_EQ(1, efd_count(efd));
+
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_RUNNING_P2P,
+			       &fd));
+	EXPECT_EQ(-1, fd);
+	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING_P2P, get_state(&self->src));
+	EXPECT_EQ(0x5a, reg_read(&self->src, 0, UART_SCR));
+	/* Running: an unmasked pending interrupt is delivered at once */
+	ASSERT_EQ(0, unmask_intx(&self->src));
+	EXPECT_EQ(1, efd_count(efd));
+
+	/* RUNNING_P2P -> STOP holds interrupts; -> RUNNING_P2P lets go */
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(0, unmask_intx(&self->src));
+	EXPECT_EQ(0, efd_count(efd));
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_RUNNING_P2P,
+			       NULL));
+	EXPECT_EQ(1, efd_count(efd));
+
+	/* RUNNING_P2P -> PRE_COPY_P2P begins the session */
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_PRE_COPY_P2P,
+			       &fd));
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(VFIO_DEVICE_STATE_PRE_COPY_P2P, get_state(&self->src));
+	/* PRE_COPY and back keep it */
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_PRE_COPY, &fd2));
+	EXPECT_EQ(-1, fd2);
+	head = read(fd, data, sizeof(data));
+	ASSERT_LT(0, head);
+	EXPECT_EQ(-1, read(fd, data, sizeof(data)));
+	EXPECT_EQ(ENOMSG, errno);
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_PRE_COPY_P2P,
+			       &fd2));
+	EXPECT_EQ(-1, fd2);
+	EXPECT_EQ(0x5a, reg_read(&self->src, 0, UART_SCR));
+	/* ... and STOP_COPY continues it to its end */
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_STOP_COPY, &fd2));
+	EXPECT_EQ(-1, fd2);
+	rest = read_all(fd, data + head, sizeof(data) - head);
+	ASSERT_EQ((ssize_t)self->data_size, head + rest);
+	/* STOP_COPY -> RUNNING_P2P passes STOP and ends the session */
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_RUNNING_P2P,
+			       NULL));
+	EXPECT_EQ(-1, read(fd, data, 1));
+	EXPECT_EQ(ENODEV, errno);
+	close(fd);
+
+	/* The destination: RUNNING -> RESUMING, -> RUNNING_P2P loads */
+	ASSERT_EQ(0, set_state(&self->dst, VFIO_DEVICE_STATE_RESUMING, &fd));
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(head + rest, write(fd, data, head + rest));
+	ASSERT_EQ(0, set_state(&self->dst, VFIO_DEVICE_STATE_RUNNING_P2P,
+			       NULL));
+	close(fd);
+	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING_P2P, get_state(&self->dst));
+	EXPECT_EQ(0x5a, reg_read(&self->dst, 0, UART_SCR));
+	EXPECT_EQ(0xa5, reg_read(&self->dst, 1, UART_SCR));
+	ASSERT_EQ(0, set_state(&self->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	EXPECT_EQ('M', reg_read(&self->dst, 0, UART_RX));
+
+	/* PRE_COPY_P2P -> RUNNING_P2P ends a session too */
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_PRE_COPY_P2P,
+			       &fd));
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_RUNNING_P2P,
+			       &fd2));
+	EXPECT_EQ(-1, fd2);
+	EXPECT_EQ(-1, read(fd, data, 1));
+	EXPECT_EQ(ENODEV, errno);
+	close(fd);
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->src));
+	close(efd);
+}
+
+/* Pages of 4 KiB logged by the test, a multiple of 64 */
+#define LOG_PAGES	256
+
+/* Start DMA logging over [0, @len) in pages of @pgsize; 0 or -errno */
+static int log_start(struct mtty *m, __u64 len, __u64 *pgsize)
+{
+	struct vfio_device_feature_dma_logging_range range = {
+		.iova = 0,
+		.length = len,
+	};
+	struct feature f = {
+		.log = {
+			.page_size = *pgsize,
+			.num_ranges = 1,
+			.ranges = (uintptr_t)&range,
+		},
+	};
+	int ret;
+
+	ret = feature(m->fd, VFIO_DEVICE_FEATURE_SET |
+		      VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &f, sizeof(f.log));
+	*pgsize = f.log.page_size;
+	return ret;
+}
+
+/* Report [0, @len) in pages of 4 KiB into @bitmap; 0 or -errno */
+static int log_report(struct mtty *m, __u64 len, __u64 *bitmap)
+{
+	struct feature f = {
+		.report = {
+			.iova = 0,
+			.length = len,
+			.page_size = 4096,
+			.bitmap = (uintptr_t)bitmap,
+		},
+	};
+
+	return feature(m->fd, VFIO_DEVICE_FEATURE_GET |
+		       VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &f,
+		       sizeof(f.report));
+}
+
+/*
+ * Whether the VFIO core can report dirty pages: only with
+ * CONFIG_IOMMUFD_DRIVER, whose iova_bitmap code is built in when it is on.
+ * 1, 0, or -errno when /proc/kallsyms cannot be read.
+ */
+static int kernel_reports_dirty(void)
+{
+	char line[256];
+	FILE *f;
+	int found = 0;
+
+	f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !!strstr(line, " iova_bitmap_for_each");
+	fclose(f);
+	return found;
+}
+
+/*
+ * DMA dirty logging, which QEMU needs to migrate without
+ * enable-migration=on: offered where the kernel can report, and honest for
+ * a device without DMA: a busy UART dirties no page.  A report outside
+ * logging fails.  Where the kernel cannot report (Debian's 6.12 has no
+ * IOMMUFD), the feature is not offered: every report would fail.
+ */
+TEST_F(mtty_mig, dirty_logging)
+{
+	const __u64 len = LOG_PAGES * 4096;
+	__u64 bitmap[LOG_PAGES / 64], pgsize = 4096;
+	struct feature f = { };
+	unsigned int i;
+	int ret;
+
+	ret = kernel_reports_dirty();
+	ASSERT_LE(0, ret) TH_LOG("cannot read /proc/kallsyms");
+	if (!ret) {
+		TH_LOG("no CONFIG_IOMMUFD_DRIVER: DMA logging must not be offered");
+		EXPECT_EQ(-ENOTTY, feature(self->src.fd,
+					   VFIO_DEVICE_FEATURE_PROBE |
+					   VFIO_DEVICE_FEATURE_SET |
+					   VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+					   &f, 0));
+		return;
+	}
+
+	EXPECT_EQ(0, feature(self->src.fd, VFIO_DEVICE_FEATURE_PROBE |
+			     VFIO_DEVICE_FEATURE_SET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &f, 0));
+	EXPECT_EQ(0, feature(self->src.fd, VFIO_DEVICE_FEATURE_PROBE |
+			     VFIO_DEVICE_FEATURE_SET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, &f, 0));
+	EXPECT_EQ(0, feature(self->src.fd, VFIO_DEVICE_FEATURE_PROBE |
+			     VFIO_DEVICE_FEATURE_GET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, &f, 0));
+
+	EXPECT_EQ(-EINVAL, log_report(&self->src, len, bitmap));
+	ASSERT_EQ(0, log_start(&self->src, len, &pgsize));
+	EXPECT_EQ(4096, pgsize);
+
+	/* Traffic and interrupts, then nothing is dirty */
+	ASSERT_EQ(0, program_source(&self->src));
+	for (i = 0; i < 3; i++)
+		reg_read(&self->src, 0, UART_RX);
+	memset(bitmap, 0, sizeof(bitmap));
+	ASSERT_EQ(0, log_report(&self->src, len, bitmap));
+	for (i = 0; i < ARRAY_SIZE(bitmap); i++)
+		EXPECT_EQ(0, bitmap[i]) TH_LOG("dirty bits in word %u", i);
+
+	/* Logging across a migration: the saved state dirties nothing */
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
+	ASSERT_EQ(0, log_report(&self->src, len, bitmap));
+	EXPECT_EQ(0, bitmap[0]);
+	ASSERT_EQ(0, set_state(&self->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+
+	ASSERT_EQ(0, feature(self->src.fd, VFIO_DEVICE_FEATURE_SET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, &f, 0));
+	EXPECT_EQ(-EINVAL, log_report(&self->src, len, bitmap));
+
+	/* A close ends logging: the next user of the device starts its own */
+	ASSERT_EQ(0, log_start(&self->src, len, &pgsize));
+	close(self->src.fd);
+	self->src.fd = ioctl(self->src.group, VFIO_GROUP_GET_DEVICE_FD,
+			     self->src.uuid);
+	ASSERT_LE(0, self->src.fd);
+	ret = log_report(&self->src, len, bitmap);
+	EXPECT_EQ(-EINVAL, ret);
+}
+
 TEST_F(mtty_mig, refused_transitions)
 {
 	int fd;
@@ -531,11 +781,10 @@ TEST_F(mtty_mig, refused_transitions)
 	EXPECT_EQ(-EINVAL, set_state(&self->src, VFIO_DEVICE_STATE_PRE_COPY,
 				     NULL));
 	EXPECT_EQ(VFIO_DEVICE_STATE_STOP_COPY, get_state(&self->src));
-	/* P2P is not offered; ERROR and unknown states cannot be asked for */
-	EXPECT_EQ(-EINVAL, set_state(&self->src, VFIO_DEVICE_STATE_RUNNING_P2P,
-				     NULL));
 	EXPECT_EQ(-EINVAL, set_state(&self->src,
 				     VFIO_DEVICE_STATE_PRE_COPY_P2P, NULL));
+	EXPECT_EQ(VFIO_DEVICE_STATE_STOP_COPY, get_state(&self->src));
+	/* ERROR and unknown states cannot be asked for */
 	EXPECT_EQ(-EINVAL, set_state(&self->src, VFIO_DEVICE_STATE_ERROR,
 				     NULL));
 	EXPECT_EQ(-EINVAL, set_state(&self->src, 1000, NULL));
