@@ -279,11 +279,15 @@ fake_parent_register(struct kunit *test, const char *name,
 	return p;
 }
 
-static int mdev_test_init(struct kunit *test)
+/*
+ * For a test that counts releases: wait until the devices of earlier tests
+ * are released, which may be seconds after those tests ended, and count
+ * from there.  The other tests do not wait.
+ */
+static void releases_settle(struct kunit *test)
 {
 	unsigned int ms;
 
-	/* The devices of earlier tests are released first */
 	for (ms = 0; ms < RELEASE_TIMEOUT_MS; ms += 20) {
 		if (atomic_read(&releases_total) == atomic_read(&probes_total))
 			break;
@@ -292,8 +296,12 @@ static int mdev_test_init(struct kunit *test)
 	KUNIT_ASSERT_EQ_MSG(test, atomic_read(&releases_total),
 			    atomic_read(&probes_total),
 			    "devices of earlier tests not released");
-	memset(&fake, 0, sizeof(fake));
 	fake.release_base = atomic_read(&releases_total);
+}
+
+static int mdev_test_init(struct kunit *test)
+{
+	memset(&fake, 0, sizeof(fake));
 	return 0;
 }
 
@@ -368,6 +376,7 @@ static void mdev_test_create_remove(struct kunit *test)
 	struct fake_parent *p;
 	char path[256], dir[64];
 
+	releases_settle(test);
 	p = fake_parent_register(test, "mdev-kunit-cr", &counted_driver);
 
 	KUNIT_ASSERT_EQ(test, create_uuid(test, p, &p->type_a, TEST_UUID "\n"),
@@ -586,6 +595,7 @@ static void mdev_test_probe_fails(struct kunit *test)
 {
 	struct fake_parent *p;
 
+	releases_settle(test);
 	p = fake_parent_register(test, "mdev-kunit-probe", &counted_driver);
 	fake.probe_err = -EIO;
 	KUNIT_EXPECT_EQ(test, create_uuid(test, p, &p->type_a, TEST_UUID),
@@ -624,6 +634,7 @@ static void mdev_test_unregister_with_devices(struct kunit *test)
 {
 	struct fake_parent *p;
 
+	releases_settle(test);
 	p = fake_parent_register(test, "mdev-kunit-unregd", &counted_driver);
 	KUNIT_ASSERT_GT(test, create_uuid(test, p, &p->type_a, TEST_UUID), 0);
 	KUNIT_ASSERT_GT(test, create_uuid(test, p, &p->type_b, TEST_UUID2), 0);
@@ -663,6 +674,7 @@ static void mdev_test_unregister_while_referenced(struct kunit *test)
 	struct mdev_device *held;
 	bool done;
 
+	releases_settle(test);
 	p = fake_parent_register(test, "mdev-kunit-held", &counted_driver);
 	fake.hold = true;
 	KUNIT_ASSERT_GT(test, create_uuid(test, p, &p->type_a, TEST_UUID), 0);
