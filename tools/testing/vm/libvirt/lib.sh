@@ -13,8 +13,9 @@
 #
 # Nothing of the host's is used but its programs and read-only files:
 # mdevctl's definitions, libvirt's state and logs all live in the tmpfs
-# upper dirs and are gone with the VM.  libvirtd's log and the domain's
-# QEMU log are copied to <dir> by lv_teardown.
+# upper dirs and are gone with the VM.  libvirtd's log, the domain's QEMU
+# log and $LV_CALLS (every run of mdevctl, with the uevent that caused
+# it, if any) are copied to <dir> by lv_teardown.
 #
 # No systemd runs in the VM, so each daemon is started by hand, the way
 # its unit would: systemd-udevd --daemon, then libvirtd --daemon (the
@@ -25,6 +26,7 @@ LV_BASE=/run/mdev-libvirt
 LV_MOUNTS=()
 LV_UDEVD=0
 LV_DIR=
+LV_CALLS=$LV_BASE/mdevctl-calls
 export LIBVIRT_DEFAULT_URI=qemu:///system
 
 lv_virsh() {
@@ -83,9 +85,20 @@ lv_setup() {
 	LV_MOUNTS=(/etc/mdevctl.d "${LV_MOUNTS[@]}")
 	mkdir -p /etc/mdevctl.d/scripts.d/callouts /etc/mdevctl.d/scripts.d/notifiers
 	# Debian's mdevctl 1.2.0-3 installs /usr/bin/mdevctl but its udev rule
-	# (60-mdevctl.rules) runs /usr/sbin/mdevctl, as upstream's rule does:
-	# the link makes the rule work as shipped, unchanged.
-	[ -e /usr/sbin/mdevctl ] || ln -s ../bin/mdevctl /usr/sbin/mdevctl
+	# (60-mdevctl.rules) runs /usr/sbin/mdevctl, as upstream's rule does.
+	# /usr/sbin/mdevctl here runs /usr/bin/mdevctl, so that the rule
+	# works as shipped, unchanged, and first logs each call to
+	# $LV_CALLS with the uevent it came from (RUN programs get the
+	# event's properties): which rule started a device, and what libvirt
+	# asked of mdevctl (it finds /usr/sbin first in $PATH too).
+	if [ ! -e /usr/sbin/mdevctl ]; then
+		cat >/usr/sbin/mdevctl <<-EOF
+		#!/bin/sh
+		echo "\$(cut -d' ' -f1 /proc/uptime) ACTION=\${ACTION:-} MDEV_STATE=\${MDEV_STATE:-} mdevctl \$*" >>$LV_CALLS
+		exec /usr/bin/mdevctl "\$@"
+		EOF
+		chmod 0755 /usr/sbin/mdevctl || return
+	fi
 	lv_write_config
 	# Debian's libvirt looks its default QEMU user up before it reads
 	# qemu.conf; libvirt-daemon-system's postinst (not installed) would
@@ -132,6 +145,7 @@ lv_teardown() {
 	if [ -n "$LV_DIR" ]; then
 		cp /var/log/libvirt/libvirtd.log "$LV_DIR/" 2>/dev/null
 		cp -r /var/log/libvirt/qemu "$LV_DIR/" 2>/dev/null
+		cp "$LV_CALLS" "$LV_DIR/" 2>/dev/null
 	fi
 	for m in "${LV_MOUNTS[@]}"; do
 		umount "$m" 2>/dev/null || umount -l "$m"

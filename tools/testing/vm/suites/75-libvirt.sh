@@ -17,8 +17,9 @@
 #   loaded again, udevd started, `udevadm trigger`) brings the autostart
 #   device back with its UUID, made by mdevctl's own udev rule, while a
 #   defined device without autostart stays down; so does the parent's
-#   re-registration under a running udevd (the MDEV_STATE=registered
-#   uevent the rule waits for);
+#   re-registration under a running udevd, through the rule for its
+#   MDEV_STATE=registered uevent (libvirt/lib.sh logs each run of
+#   mdevctl with the uevent that caused it);
 # - a domain (virsh define + start: TCG, Debian's QEMU and kernel, a
 #   busybox initramfs, libvirt/guest-init) with the autostart device as
 #   <hostdev type='mdev' model='vfio-pci'>: the guest's 8250_pci binds
@@ -133,6 +134,10 @@ avail_xml() {
 			cur && /availableInstances/ { gsub(/[^0-9]/, ""); print; exit }'
 }
 avail_sysfs() { cat "$types/$1/available_instances"; }
+
+# mdevctl's runs (libvirt/lib.sh logs them): how many, those after the first $1
+calls() { wc -l <"$LV_CALLS" 2>/dev/null || echo 0; }
+calls_since() { tail -n +$(($1 + 1)) "$LV_CALLS" 2>/dev/null; }
 
 dev_is() { [ -d "/sys/bus/mdev/devices/$1" ]; }
 dev_gone() { [ ! -e "/sys/bus/mdev/devices/$1" ]; }
@@ -279,19 +284,24 @@ if dev_gone "$u2" && dev_gone "$u3" && [ -z "$(sysfs_devs)" ] &&
 else
 	ktap_fail "reboot_devices_down" "in sysfs before udev ran: $(sysfs_devs | tr '\n' ' ')"
 fi
+ncalls=$(calls)
 t=$(now)
 /lib/systemd/systemd-udevd --daemon >>"$work/setup.log" 2>&1 && LV_UDEVD=1
 udevadm control --ping -t 30
 udevadm trigger --action=add
 udevadm settle -t 120
 ktap_diag "udevd, coldplug and settle: $(secs "$t" "$(now)") s; in sysfs: $(sysfs_devs | tr '\n' ' ')"
+new=$(calls_since "$ncalls")
+ktap_diag "mdevctl run since udevd started (uptime, the uevent, the command):"
+printf '%s\n' "$new" | sed 's/^/#   /'
 if dev_is "$u2" &&
-   [ "$(basename "$(readlink "/sys/bus/mdev/devices/$u2/mdev_type")")" = mtty-2 ]; then
+   [ "$(basename "$(readlink "/sys/bus/mdev/devices/$u2/mdev_type")")" = mtty-2 ] &&
+   grep -q "ACTION=add MDEV_STATE= mdevctl start-parent-mdevs mtty$" <<<"$new"; then
 	ktap_diag "\$ mdevctl list"
 	mdevctl list 2>&1 | sed 's/^/#   /'
 	ktap_ok "autostart_after_reboot"
 else
-	ktap_fail "autostart_after_reboot" "no $u2 after the coldplug"
+	ktap_fail "autostart_after_reboot" "no $u2 after the coldplug, or not by the rule for an add uevent"
 fi
 if dev_gone "$u3" && [ "$(sysfs_devs)" = "$u2" ]; then
 	ktap_ok "manual_stays_down"
@@ -309,12 +319,22 @@ fi
 
 # The parent re-registers while udevd runs: its MDEV_STATE=registered
 # change uevent alone must bring the device back (mdevctl's first rule)
+ncalls=$(calls)
 mdev_unload mtty
 mdev_load mtty
-if poll 30 dev_is "$u2" && dev_gone "$u3"; then
+# (the device add uevent, before it, runs the other rule as well)
+by_change() {
+	calls_since "$ncalls" |
+		grep -q "ACTION=change MDEV_STATE=registered mdevctl start-parent-mdevs mtty$"
+}
+ok=0
+poll 30 dev_is "$u2" && poll 30 by_change && dev_gone "$u3" && ok=1
+ktap_diag "mdevctl run since mtty was reloaded:"
+calls_since "$ncalls" | sed 's/^/#   /'
+if [ "$ok" = 1 ]; then
 	ktap_ok "autostart_on_reregister"
 else
-	ktap_fail "autostart_on_reregister" "in sysfs: $(sysfs_devs | tr '\n' ' ')"
+	ktap_fail "autostart_on_reregister" "no MDEV_STATE=registered run of the rule, or in sysfs: $(sysfs_devs | tr '\n' ' ')"
 fi
 poll 20 dev_active "$n2"
 
@@ -495,7 +515,11 @@ show_guest $((seen + 1))
 # the guest; libvirt follows QEMU's DEVICE_DELETED event.
 seen=$(grep -ac '^LIBVIRT-GUEST' "$glog")
 dev_inactive() { ! dev_active "$1"; }
-if dev_is "$u2" && hostdev_in_domain; then
+if ! grep -aq "^LIBVIRT-GUEST ready phase=2" "$glog"; then
+	# A guest that cannot answer would hold the removal until the
+	# domain is destroyed
+	ktap_fail "mdevctl_stop_held" "the guest never got the device back"
+elif dev_is "$u2" && hostdev_in_domain; then
 	t=$(now)
 	ktap_diag "\$ mdevctl stop -u $u2 (while $dom holds it)"
 	out=$(timeout 180 mdevctl stop -u "$u2" 2>&1)
