@@ -12,6 +12,8 @@
 #   make check        everything above, then the test suites in a debug VM
 #                     and in a stock VM; non-zero on any failure or any
 #                     kernel report (KASAN, lockdep, WARN, kmemleak ...)
+#   make check-e2e-debug  not part of check (time): the nested-guest
+#                     end-to-end suite (40-mtty-e2e) on the debug kernel
 #   make demo         build everything, boot the stock kernel and walk
 #                     through an mtty device; fails on any missing piece
 #                     or skipped step
@@ -68,7 +70,7 @@ MODULE_CONFIG := CONFIG_VFIO_MDEV=m \
 	$(call have,samples/vfio-mdev/mdpy-fb.c,CONFIG_SAMPLE_VFIO_MDEV_MDPY_FB) \
 	$(call have,samples/vfio-mdev/mbochs.c,CONFIG_SAMPLE_VFIO_MDEV_MBOCHS)
 
-.PHONY: all deps ksrc modules selftests debug-kernel check demo bench mutants clean clean-cache help
+.PHONY: all deps ksrc modules selftests debug-kernel check check-e2e-debug demo bench mutants clean clean-cache help
 
 all: modules selftests
 
@@ -114,6 +116,13 @@ debug-kernel: deps
 check: all debug-kernel
 	@$(krel_check); $(krel_say); \
 	KREL=$$rel MDEV_KREL=$$rel $(VM)/check.sh $(CHECK_KERNELS)
+
+# The end-to-end guest on the debug kernel, which make check leaves out for
+# time (see tools/testing/vm/suites/40-mtty-e2e.sh).
+check-e2e-debug: all debug-kernel
+	@$(krel_check); $(krel_say); \
+	KREL=$$rel MDEV_KREL=$$rel MDEV_E2E_DEBUG=1 MDEV_SUITES=40-mtty-e2e \
+		$(VM)/check.sh debug
 
 # The demo runs the kselftest mtty_uapi too: build everything it shows.
 demo: all
