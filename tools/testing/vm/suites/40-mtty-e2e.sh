@@ -29,8 +29,8 @@
 # routing table is static.
 #
 # A dma-buf display (mbochs) cannot be shown this way: QEMU wants OpenGL
-# for it ("vfio-display-dmabuf: opengl not available" with -display none,
-# and egl-headless finds no DRM render node in the VM).
+# for it ("vfio-display-dmabuf: opengl not available" with -display none).
+# 52-mbochs-qemu-display shows it through QEMU 10's -display dbus,gl=on.
 #
 # It runs on both kernels (on the debug one when asked, see below): there,
 # QEMU's open, BAR accesses, interrupts, display queries and the hot unplug
