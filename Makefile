@@ -14,6 +14,9 @@
 #                     kernel report (KASAN, lockdep, WARN, kmemleak ...)
 #   make check-e2e-debug  not part of check (time): the nested-guest
 #                     end-to-end suite (40-mtty-e2e) on the debug kernel
+#   make check-migration  not part of check (27 minutes): QEMU 10 live-
+#                     migrates a guest with its mtty device, then 20
+#                     SIGKILL restarts (42-qemu10-migration, stock VM)
 #   make demo         build everything, boot the stock kernel and walk
 #                     through an mtty device; fails on any missing piece
 #                     or skipped step
@@ -70,7 +73,7 @@ MODULE_CONFIG := CONFIG_VFIO_MDEV=m \
 	$(call have,samples/vfio-mdev/mdpy-fb.c,CONFIG_SAMPLE_VFIO_MDEV_MDPY_FB) \
 	$(call have,samples/vfio-mdev/mbochs.c,CONFIG_SAMPLE_VFIO_MDEV_MBOCHS)
 
-.PHONY: all deps ksrc modules selftests debug-kernel check check-e2e-debug demo bench mutants clean clean-cache help
+.PHONY: all deps ksrc modules selftests debug-kernel check check-e2e-debug check-migration demo bench mutants clean clean-cache help
 
 all: modules selftests
 
@@ -123,6 +126,14 @@ check-e2e-debug: all debug-kernel
 	@$(krel_check); $(krel_say); \
 	KREL=$$rel MDEV_KREL=$$rel MDEV_E2E_DEBUG=1 MDEV_SUITES=40-mtty-e2e \
 		$(VM)/check.sh debug
+
+# QEMU 10 migrating a guest with its mtty device, and 20 SIGKILL restarts
+# (tools/testing/vm/suites/42-qemu10-migration.sh): 27 minutes, so not in
+# make check.
+check-migration: all
+	@$(krel_check); $(krel_say); \
+	KREL=$$rel MDEV_KREL=$$rel MDEV_MIGRATION=1 \
+		MDEV_SUITES=42-qemu10-migration $(VM)/check.sh stock
 
 # The demo runs the kselftest mtty_uapi too: build everything it shows.
 demo: all
