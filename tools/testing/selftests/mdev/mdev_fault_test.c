@@ -71,7 +71,8 @@
  * (set by the VM rig); MDEV_FAULT_MAX_POINTS (default 600) bounds each
  * sweep: a path with more fault points than that is swept over its last
  * ones, which hold the vendor's and our code, and a sweep that has not
- * ended after twice that many fails; MDEV_FAULT_LOADER=1 (see above).
+ * ended after twice that many fails; MDEV_FAULT_LOADER=1 (see above);
+ * MDEV_FAULT_STRIDE=k sweeps every k-th point of parent_register.
  * Run as root in a VM with the samples and vfio_iommu_type1 loaded and no
  * mdev present, e.g. by tools/testing/vm/suites/60-hardening.sh.  What a
  * sweep needs and does not find (fail-nth, failslab's debugfs knobs,
@@ -727,6 +728,27 @@ static unsigned int max_points(void)
 	errno = 0;
 	val = strtoul(env, &end, 0);
 	if (errno || *end || !val || val > UINT_MAX / 2 || env[0] == '-')
+		return 0;
+	return val;
+}
+
+/*
+ * The step of the parent_register sweep, MDEV_FAULT_STRIDE (default 1):
+ * each of its points loads and unloads a module, which a debug kernel with
+ * CONFIG_DEBUG_KOBJECT_RELEASE makes seconds long, so the rig sweeps every
+ * k-th point there; 0 if the variable is unusable.
+ */
+static unsigned int stride(void)
+{
+	const char *env = getenv("MDEV_FAULT_STRIDE");
+	unsigned long val;
+	char *end;
+
+	if (!env || !*env)
+		return 1;
+	errno = 0;
+	val = strtoul(env, &end, 0);
+	if (errno || *end || !val || val > 1000 || env[0] == '-')
 		return 0;
 	return val;
 }
@@ -1700,6 +1722,8 @@ TEST_F_TIMEOUT(parent_register, sweep, 900)
 	const char *why;
 	int ret;
 
+	ASSERT_NE(0, stride()) TH_LOG("MDEV_FAULT_STRIDE unusable");
+
 	/* How many calls a plain load makes */
 	nth_arm(&c->nth, NTH_COUNT);
 	ret = finit_module(self->fd);
@@ -1735,7 +1759,7 @@ TEST_F_TIMEOUT(parent_register, sweep, 900)
 			TH_LOG("kernel report while locating do_init_module(): %s",
 			       c->kmsg.first_report);
 	}
-	for (;; n++) {
+	for (;; n += stride()) {
 		creator_arm(&self->cr);
 		nth_arm(&c->nth, n);
 		ret = finit_module(self->fd);
