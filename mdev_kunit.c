@@ -374,7 +374,8 @@ static void mdev_test_description(struct kunit *test)
 static void mdev_test_create_remove(struct kunit *test)
 {
 	struct fake_parent *p;
-	char path[256], dir[64];
+	/* the parent's path, the type's directory and a UUID */
+	char path[320], dir[64];
 
 	releases_settle(test);
 	p = fake_parent_register(test, "mdev-kunit-cr", &counted_driver);
@@ -490,15 +491,15 @@ static void mdev_test_bad_uuid(struct kunit *test)
 {
 	const struct uuid_case *c = test->param_value;
 	struct fake_parent *p;
-	char name[32];
+	char name[48];
 
 	/*
 	 * A name of its own for each case: the previous case's KUnit driver
 	 * leaves sysfs only when it is released, seconds later with
 	 * CONFIG_DEBUG_KOBJECT_RELEASE.
 	 */
-	snprintf(name, sizeof(name), "mdev-kunit-baduuid%td",
-		 c - bad_uuids);
+	snprintf(name, sizeof(name), "mdev-kunit-baduuid%d",
+		 (int)(c - bad_uuids));
 	p = fake_parent_register(test, name, &counted_driver);
 	KUNIT_EXPECT_EQ(test, write_create(test, p, &p->type_a, c->buf, c->len),
 			-EINVAL);
