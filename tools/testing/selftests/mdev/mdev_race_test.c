@@ -493,6 +493,8 @@ struct reloader {
 	unsigned int cycles;
 	bool failed;
 	char why[256];
+	/* Set when the thread is done: the race lasts until then */
+	atomic_bool finished;
 };
 
 static int reload_one(struct reloader *m, const char *name)
@@ -569,6 +571,7 @@ static void *reloader_fn(void *arg)
 		m->cycles++;
 		i++;
 	}
+	atomic_store(&m->finished, true);
 	return NULL;
 }
 
@@ -652,7 +655,15 @@ TEST_F_TIMEOUT(race, everything_at_once, 600)
 	if (reload)
 		ASSERT_EQ(0, pthread_create(&m.thread, NULL, reloader_fn, &m));
 
+	/*
+	 * The race lasts its time, and until the third reload is done: on a
+	 * debug kernel that releases kobjects late
+	 * (CONFIG_DEBUG_KOBJECT_RELEASE) an unload takes seconds, and a cycle
+	 * can outlast its quarter of the run.  Two minutes more at most.
+	 */
 	sleep(seconds);
+	for (i = 0; reload && i < 1200 && !atomic_load(&m.finished); i++)
+		usleep(100000);
 	atomic_store(&r->stop, true);
 	for (i = 0; i < nr; i++)
 		pthread_join(workers[i].thread, NULL);
