@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# mdev-timeout: 1500
 #
 # Hardening.  On the debug kernel (KASAN, lockdep, kmemleak, fault
 # injection) the mdev_fault_test kselftest fails every allocation of
