@@ -124,33 +124,6 @@ screendump() {
 	"$here/qmp-screendump.py" "$qmp" "$1"
 }
 
-# check_bands <ppm> <width> <height>: the four bands the guest drew, at
-# the left, middle and right of each band's top, middle and bottom rows
-check_bands() {
-	python3 - "$@" <<'EOF'
-import sys
-path, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-data = open(path, "rb").read()
-head = b"P6\n%d %d\n255\n" % (w, h)
-if not data.startswith(head):
-    sys.exit("not a %dx%d picture: %r" % (w, h, data[:20]))
-px = data[len(head):]
-rows = h // 4
-bands = [("red", (255, 0, 0)), ("green", (0, 255, 0)),
-         ("blue", (0, 0, 255)), ("white", (255, 255, 255))]
-bad = 0
-for i, (name, want) in enumerate(bands):
-    top, bottom = i * rows, (h if i == 3 else (i + 1) * rows) - 1
-    for y in (top, (top + bottom) // 2, bottom):
-        for x in (0, w // 2, w - 1):
-            got = tuple(px[(y * w + x) * 3:(y * w + x) * 3 + 3])
-            if got != want:
-                bad += 1
-                print("pixel %d,%d is %s, want %s %s" % (x, y, got, name, want))
-print("%d of 36 points as drawn" % (36 - bad))
-sys.exit(1 if bad else 0)
-EOF
-}
 
 ktap_plan "$total"
 
@@ -332,7 +305,7 @@ else
 	elif ! out=$(screendump "$shot" 2>&1); then
 		printf '%s\n' "$out" | sed 's/^/# /'
 		ktap_fail "screendump_pattern" "QMP screendump failed"
-	elif out=$(check_bands "$shot" "${mode%x*}" "${mode#*x}" 2>&1); then
+	elif out=$(mdev_check_bands "$shot" "${mode%x*}" "${mode#*x}" 2>&1); then
 		ktap_diag "screendump: $out"
 		ktap_ok "screendump_pattern"
 	else

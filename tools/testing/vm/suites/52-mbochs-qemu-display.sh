@@ -136,32 +136,6 @@ stop_qemu() {
 	return "$rc"
 }
 
-# check_bands <ppm> <width> <height>, as 40-mtty-e2e.sh checks mdpy's
-check_bands() {
-	python3 - "$@" <<'EOF'
-import sys
-path, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-data = open(path, "rb").read()
-head = b"P6\n%d %d\n255\n" % (w, h)
-if not data.startswith(head):
-    sys.exit("not a %dx%d picture: %r" % (w, h, data[:20]))
-px = data[len(head):]
-rows = h // 4
-bands = [("red", (255, 0, 0)), ("green", (0, 255, 0)),
-         ("blue", (0, 0, 255)), ("white", (255, 255, 255))]
-bad = 0
-for i, (name, want) in enumerate(bands):
-    top, bottom = i * rows, (h if i == 3 else (i + 1) * rows) - 1
-    for y in (top, (top + bottom) // 2, bottom):
-        for x in (0, w // 2, w - 1):
-            got = tuple(px[(y * w + x) * 3:(y * w + x) * 3 + 3])
-            if got != want:
-                bad += 1
-                print("pixel %d,%d is %s, want %s %s" % (x, y, got, name, want))
-print("%d of 36 points as drawn" % (36 - bad))
-sys.exit(1 if bad else 0)
-EOF
-}
 
 # diag_file <prefix> <file>: a file's lines as diagnostics, a line that
 # repeats once with its count (QEMU's "Failed to call update: The
@@ -192,7 +166,7 @@ elif ! out=$(timeout 60 "$here/dbus-display-shot.py" --timeout 30 \
 	     "unix:path=$work/bus" "$shot" 2>&1); then
 	printf '%s\n' "$out" | sed 's/^/# /'
 	ktap_fail "dbus_dmabuf_plane" "no picture from QEMU's D-Bus display"
-elif bands=$(check_bands "$shot" 800 600 2>&1); then
+elif bands=$(mdev_check_bands "$shot" 800 600 2>&1); then
 	ktap_diag "dbus client: $out"
 	ktap_diag "dbus client's picture: $bands"
 	ktap_ok "dbus_dmabuf_plane"
@@ -219,7 +193,7 @@ if kill -0 "$qpid" 2>/dev/null; then
 	eshot=$MDEV_SCRATCH/52-mbochs-egl.ppm
 	if ! out=$("$here/qmp-screendump.py" --wait 5 "$work/egl.qmp" "$eshot" 2>&1); then
 		ktap_fail "egl_headless_dmabuf_plane" "screendump: $out"
-	elif out=$(check_bands "$eshot" 800 600 2>&1); then
+	elif out=$(mdev_check_bands "$eshot" 800 600 2>&1); then
 		ktap_diag "egl-headless screendump: $out"
 		ktap_ok "egl_headless_dmabuf_plane"
 	else
