@@ -407,11 +407,13 @@ static int vfio_mdev_probe(struct mdev_device *mdev)
 		vmdev->vdev.mig_ops = &vfio_mdev_mig_ops;
 	}
 	/*
-	 * Without IOMMUFD_DRIVER (Debian's 6.12 has no IOMMUFD) the VFIO core
-	 * fails every DMA logging report with -EOPNOTSUPP before asking the
-	 * driver: offering the feature would then make QEMU, which prefers
-	 * device dirty tracking, fail each migration it would otherwise run
-	 * (with enable-migration=on and the container's tracking).
+	 * Our Kconfig selects IOMMUFD_DRIVER, but a build out of tree may
+	 * meet a kernel without it (Debian's 6.12 has no IOMMUFD).  There
+	 * the VFIO core fails every DMA logging report with -EOPNOTSUPP
+	 * before asking the driver: offering the feature would then make
+	 * QEMU, which prefers device dirty tracking, fail each migration it
+	 * would otherwise run (with enable-migration=on and the container's
+	 * tracking).
 	 */
 	if (ops->log_start && IS_ENABLED(CONFIG_IOMMUFD_DRIVER))
 		vmdev->vdev.log_ops = &vfio_mdev_log_ops;
