@@ -15,8 +15,9 @@
 #   make check-e2e-debug  not part of check (time): the nested-guest
 #                     end-to-end suite (40-mtty-e2e) on the debug kernel
 #   make check-migration  not part of check (27 minutes): QEMU 10 live-
-#                     migrates a guest with its mtty device, then 20
-#                     SIGKILL restarts (42-qemu10-migration, stock VM)
+#                     migrates a guest with its mtty device, then SIGKILL
+#                     restarts (42-qemu10-migration; stock VM: container,
+#                     20 restarts; debug VM: iommufd, 3 restarts)
 #   make demo         build everything, boot the stock kernel and walk
 #                     through an mtty device; fails on any missing piece
 #                     or skipped step
@@ -127,13 +128,15 @@ check-e2e-debug: all debug-kernel
 	KREL=$$rel MDEV_KREL=$$rel MDEV_E2E_DEBUG=1 MDEV_SUITES=40-mtty-e2e \
 		$(VM)/check.sh debug
 
-# QEMU 10 migrating a guest with its mtty device, and 20 SIGKILL restarts
+# QEMU 10 migrating a guest with its mtty device, then SIGKILL restarts
 # (tools/testing/vm/suites/42-qemu10-migration.sh): 27 minutes, so not in
-# make check.
-check-migration: all
+# make check.  Both kernels, side by side: the stock one through the type1
+# container, 20 restarts; the debug one through iommufd and without
+# enable-migration=on (it has IOMMUFD_DRIVER), 3 restarts.
+check-migration: all debug-kernel
 	@$(krel_check); $(krel_say); \
 	KREL=$$rel MDEV_KREL=$$rel MDEV_MIGRATION=1 \
-		MDEV_SUITES=42-qemu10-migration $(VM)/check.sh stock
+		MDEV_SUITES=42-qemu10-migration $(VM)/check.sh debug stock
 
 # The demo runs the kselftest mtty_uapi too: build everything it shows.
 demo: all

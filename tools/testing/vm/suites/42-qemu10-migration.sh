@@ -36,22 +36,32 @@
 # Dirty tracking: QEMU 10 migrates a VFIO device only if it tracks the
 # pages it dirties, unless forced with enable-migration=on.  mtty offers
 # DMA dirty logging that honestly finds nothing, but the VFIO core can
-# only report dirty pages with CONFIG_IOMMUFD_DRIVER, which neither
-# Debian's 6.12 nor our debug kernel has; there vfio_mdev does not offer
-# the feature (every report would fail, and with it the migration).  So on
+# only report dirty pages with CONFIG_IOMMUFD_DRIVER, which Debian's 6.12
+# lacks (it has no IOMMUFD at all); there vfio_mdev does not offer the
+# feature (every report would fail, and with it the migration).  So on
 # such a kernel this suite checks that QEMU refuses the migration with its
 # own message, then migrates with enable-migration=on (QEMU then relies on
-# the type1 container's tracking); on a kernel that can report it
-# migrates without it.
+# the type1 container's tracking).  On a kernel built with our Kconfig,
+# such as the debug kernel, VFIO_MDEV_DEVICE selects IOMMUFD_DRIVER, and
+# the suite migrates without the option.
+#
+# Backend: where the kernel has iommufd and the VFIO device cdev (the debug
+# kernel), both QEMUs open the device through them (-object iommufd and
+# the device's iommufd= property), and the suite checks that they did;
+# elsewhere through the type1 container.  MDEV_MIG_BACKEND=container
+# forces the container.
 #
 # Time in the stock VM: the guest boots in about 210 s, the migrations
 # take about 200 s, each restart 50-70 s (QEMU loading the saved state
 # and the guest's rebind, under TCG in TCG): with 20 restarts about 27
 # minutes (1406 s measured), too long for `make check`'s stock VM: the
 # suite runs only when asked, MDEV_MIGRATION=1, which `make
-# check-migration` sets; MDEV_MIG_RESTARTS=2 makes it about 9.
+# check-migration` sets (on both kernels, side by side); MDEV_MIG_RESTARTS=2
+# makes it about 9.  The debug kernel restarts 3 times by default.
 #
-# Tunables: MDEV_MIG_RESTARTS (default 20), MDEV_E2E_KERNEL (guest kernel).
+# Tunables: MDEV_MIG_RESTARTS (default 20, debug kernel 3), MDEV_MIG_BACKEND
+# (iommufd or container; default iommufd where the kernel has it),
+# MDEV_E2E_KERNEL (guest kernel).
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/ktap.sh"
@@ -60,10 +70,15 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 [ "${MDEV_MIGRATION:-}" = 1 ] ||
 	ktap_skip_all "27 minutes: only with MDEV_MIGRATION=1 (make check-migration)"
 
-restarts=${MDEV_MIG_RESTARTS:-20}
-boot_timeout=600
+if [ "${MDEV_VM_KERNEL:-}" = debug ]; then
+	restarts=${MDEV_MIG_RESTARTS:-3}
+	boot_timeout=900
+else
+	restarts=${MDEV_MIG_RESTARTS:-20}
+	boot_timeout=600
+fi
 types=/sys/class/mdev_bus/mtty/mdev_supported_types
-total=17
+total=18
 
 guest_kernel=${MDEV_E2E_KERNEL:-$(ls /boot/vmlinuz-6.12.*-amd64 2>/dev/null | sort -V | tail -n 1)}
 [ -r "$guest_kernel" ] || ktap_skip_all "no Debian 6.12 kernel for the guest in /boot"
@@ -130,7 +145,8 @@ start_qemu() {
 		-bios qboot.rom -kernel "$vmlinux" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1 mitigations=off cryptomgr.notests no_timer_check" \
 		-device pcie-root-port,id=rp1,chassis=1,slot=1 \
-		-device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$uuid,bus=rp1$mig_opt" \
+		${iommufd_obj:+-object "$iommufd_obj"} \
+		-device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$uuid,bus=rp1$iommufd_opt$mig_opt" \
 		"$@" </dev/null >/dev/null 2>"$work/$name.stderr" &
 	QPID=$!
 	pids+=("$QPID")
@@ -303,6 +319,29 @@ else
 	ktap_diag "the kernel cannot report dirty pages (no CONFIG_IOMMUFD_DRIVER): migrating with enable-migration=on"
 fi
 
+# The backend, see the top
+backend=${MDEV_MIG_BACKEND:-}
+if [ -z "$backend" ]; then
+	if [ -c /dev/iommu ] && ls -d /sys/bus/mdev/devices/"$src_dev"/vfio-dev/vfio* >/dev/null 2>&1; then
+		backend=iommufd
+	else
+		backend=container
+	fi
+fi
+iommufd_obj= iommufd_opt=
+if [ "$backend" = iommufd ]; then
+	iommufd_obj=iommufd,id=iommufd0
+	iommufd_opt=,iommufd=iommufd0
+fi
+ktap_diag "QEMU opens the devices through the $backend backend"
+
+# The VFIO files a QEMU holds open, by name, sorted and counted
+vfio_fds() {
+	find "/proc/$1/fd" -type l -printf '%l\n' 2>/dev/null |
+		sed -n 's|^\(/dev/iommu\)$|\1|p; s|^\(/dev/vfio/devices\)/vfio[0-9]*$|\1/vfioN|p; s|^\(/dev/vfio/vfio\)$|\1|p; s|^/dev/vfio/[0-9]*$|/dev/vfio/GROUP|p' |
+		LC_ALL=C sort | uniq -c | awk '{ printf "%s%s x%s", n++ ? ", " : "", $2, $1 } END { print "" }'
+}
+
 # The source, booted; it migrates once its session runs
 t_boot=$(now)
 start_qemu src "$src_dev"
@@ -317,8 +356,22 @@ else
 fi
 ktap_diag "source guest booted and talking in $(secs "$t_boot" "$(now)") s"
 
+# The session above ran on the device opened through the chosen backend:
+# iommufd is /dev/iommu and the device's cdev, with no container or group
+src_fds=$(vfio_fds "$src_pid")
+ktap_diag "source QEMU's VFIO files: $src_fds"
+case $backend in
+iommufd) want='/dev/iommu x1, /dev/vfio/devices/vfioN x1' ;;
+*)       want='/dev/vfio/GROUP x1, /dev/vfio/vfio x1' ;;
+esac
+if [ "$src_fds" = "$want" ]; then
+	ktap_ok "source_uses_$backend"
+else
+	ktap_fail "source_uses_$backend" "expected '$want'"
+fi
+
 to_guest src regs
-wait_log "$work/src.log" '^MIG regs' 60 "$src_pid"
+wait_log "$work/src.log" '^MIG regs' 180 "$src_pid"
 regs_before=$(regs_of "$work/src.log")
 
 start_qemu dst "$dst_dev" -incoming tcp:127.0.0.1:4444
@@ -355,7 +408,7 @@ else
 	ktap_fail "session_continues_on_destination" "destination $dst_run, last message $(last_seq "$work/dst.log")"
 fi
 to_guest dst regs
-wait_log "$work/dst.log" '^MIG regs' 60 "$dst_pid"
+wait_log "$work/dst.log" '^MIG regs' 180 "$dst_pid"
 regs_after=$(regs_of "$work/dst.log")
 ktap_diag "UART registers before: $regs_before"
 ktap_diag "UART registers after:  $regs_after"
@@ -421,7 +474,7 @@ fi
 # 3. Restarts.  The guest's state, saved once, is where each QEMU starts:
 # saved with the session paused, so that no interrupt is in flight in it.
 to_guest dst pause
-wait_log "$work/dst.log" '^MIG stopped' 60 "$dst_pid"
+wait_log "$work/dst.log" '^MIG stopped' 180 "$dst_pid"
 stopped=$(tr -d '\r' <"$work/dst.log" | grep -a '^MIG stopped' | tail -n 1)
 ktap_diag "guest: ${stopped:-no stopped line}"
 read -r first last gaps bad sent got < <(session_sums "$work/src.log" "$work/dst.log")
