@@ -121,7 +121,7 @@ skip_rest() {
 
 # The nested QEMU's screen, by QMP, into $1
 screendump() {
-	"$here/qmp-screendump.py" "$qmp" "$1"
+	"$here/qmp.py" --wait 60 "$qmp" screendump "{\"filename\": \"$1\"}" >/dev/null
 }
 
 

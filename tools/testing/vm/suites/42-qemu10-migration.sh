@@ -85,7 +85,7 @@ guest_kernel=${MDEV_E2E_KERNEL:-$(ls /boot/vmlinuz-6.12.*-amd64 2>/dev/null | so
 [ -f "$(mdev_ko mtty)" ] || ktap_skip_all "mtty.ko not built"
 qemu=$("$here/qemu10.sh" --print) || ktap_skip_all "no QEMU 10 (run tools/testing/vm/qemu10.sh)"
 prefix=${qemu%/usr/bin/qemu-system-x86_64}
-qmp_py=$here/e2e/qmp.py
+qmp_py=$here/qmp.py
 
 work=$MDEV_SCRATCH/mig-e2e
 mkdir -p "$work"

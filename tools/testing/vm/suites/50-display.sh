@@ -176,7 +176,8 @@ qemu_screendump() {	# qemu_screendump <sysfs device> <ppm file>
 		-display none -qmp "unix:$dir/qmp.sock,server=on,wait=off" \
 		-device "vfio-pci,sysfsdev=$1,display=on" </dev/null >/dev/null &
 	qpid=$!
-	"$here/qmp-screendump.py" --quit "$dir/qmp.sock" "$2" || rc=$?
+	"$here/qmp.py" --wait 60 "$dir/qmp.sock" \
+		screendump "{\"filename\": \"$2\"}" quit >/dev/null || rc=$?
 	if ! timeout 60 tail --pid="$qpid" -f /dev/null; then
 		kill -9 "$qpid" 2>/dev/null
 		rc=1

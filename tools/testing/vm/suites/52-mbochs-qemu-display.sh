@@ -176,8 +176,8 @@ else
 	ktap_fail "dbus_dmabuf_plane" "the picture does not show the bands"
 fi
 # What QMP's screendump makes of it, for the record
-ktap_diag "QMP screendump with -display dbus: $("$here/qmp-screendump.py" --wait 5 \
-	"$work/dbus.qmp" "$work/dbus-qmp.ppm" 2>&1 || true)"
+ktap_diag "QMP screendump with -display dbus: $("$here/qmp.py" --wait 5 "$work/dbus.qmp" \
+	screendump "{\"filename\": \"$work/dbus-qmp.ppm\"}" 2>&1 >/dev/null || true)"
 stop_qemu
 diag_file "qemu (dbus): " "$work/dbus.err"
 kill "$dbus_pid" 2>/dev/null
@@ -191,7 +191,8 @@ wait_drawn egl
 sleep 2
 if kill -0 "$qpid" 2>/dev/null; then
 	eshot=$MDEV_SCRATCH/52-mbochs-egl.ppm
-	if ! out=$("$here/qmp-screendump.py" --wait 5 "$work/egl.qmp" "$eshot" 2>&1); then
+	if ! out=$("$here/qmp.py" --wait 5 "$work/egl.qmp" \
+		   screendump "{\"filename\": \"$eshot\"}" 2>&1 >/dev/null); then
 		ktap_fail "egl_headless_dmabuf_plane" "screendump: $out"
 	elif out=$(mdev_check_bands "$eshot" 800 600 2>&1); then
 		ktap_diag "egl-headless screendump: $out"

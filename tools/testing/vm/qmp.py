@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 #
-# One or more QMP commands to a running QEMU, for the shell suites.
+# One or more QMP commands to a running QEMU, for the shell suites (a
+# screendump, a migration, query-status ...).
 #
 #   qmp.py [--wait SECONDS] <qmp socket> <command> [<json arguments>] ...
 #
