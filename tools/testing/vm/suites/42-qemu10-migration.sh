@@ -43,12 +43,13 @@
 # own message, then migrates with enable-migration=on (QEMU then relies on
 # the type1 container's tracking).  On a kernel built with our Kconfig,
 # such as the debug kernel, VFIO_MDEV_DEVICE selects IOMMUFD_DRIVER, and
-# the suite migrates without the option.
+# the suite migrates without the option (there a kernel that cannot report
+# is a failure).
 #
-# Backend: where the kernel has iommufd and the VFIO device cdev (the debug
-# kernel), both QEMUs open the device through them (-object iommufd and
-# the device's iommufd= property), and the suite checks that they did;
-# elsewhere through the type1 container.  MDEV_MIG_BACKEND=container
+# Backend: where the kernel has iommufd and the VFIO device cdev (always on
+# the debug kernel, which must have them), both QEMUs open the device
+# through them (-object iommufd and the device's iommufd= property), and
+# the suite checks that they did; elsewhere through the type1 container.  MDEV_MIG_BACKEND=container
 # forces the container.
 #
 # Time in the stock VM: the guest boots in about 210 s, the migrations
@@ -294,7 +295,13 @@ ktap_ok "guest_image"
 
 # Dirty tracking, see the top: QEMU's refusal first, where it must refuse
 mig_opt=
-if grep -q ' iova_bitmap_for_each$' /proc/kallsyms; then
+reports=no
+grep -q ' iova_bitmap_for_each$' /proc/kallsyms && reports=yes
+if [ "$reports" = no ] && [ "${MDEV_VM_KERNEL:-}" = debug ]; then
+	# Built with our Kconfig, where VFIO_MDEV_DEVICE selects IOMMUFD_DRIVER
+	ktap_fail "refused_without_dirty_tracking" "the debug kernel cannot report dirty pages (no iova_bitmap): IOMMUFD_DRIVER is not selected"
+	mig_opt=,enable-migration=on
+elif [ "$reports" = yes ]; then
 	ktap_diag "the kernel reports dirty pages: migrating without enable-migration=on"
 	ktap_skip "refused_without_dirty_tracking" "the kernel can report dirty pages"
 else
@@ -320,8 +327,11 @@ else
 fi
 
 # The backend, see the top
+# (the debug kernel has iommufd and the cdev: no fallback to the container)
 backend=${MDEV_MIG_BACKEND:-}
-if [ -z "$backend" ]; then
+if [ -z "$backend" ] && [ "${MDEV_VM_KERNEL:-}" = debug ]; then
+	backend=iommufd
+elif [ -z "$backend" ]; then
 	if [ -c /dev/iommu ] && ls -d /sys/bus/mdev/devices/"$src_dev"/vfio-dev/vfio* >/dev/null 2>&1; then
 		backend=iommufd
 	else
